@@ -1,0 +1,18 @@
+# expect: wrong_sign
+# Climbs the gradient instead of descending it.
+import torch
+
+w = torch.tensor([1.0], requires_grad=True)
+
+
+def forward(x):
+    return x * w
+
+
+def loss(x, y):
+    return (forward(x) - y) ** 2
+
+
+def update(lr):
+    w.data = w.data + lr * w.grad.data
+    w.grad.data.zero_()

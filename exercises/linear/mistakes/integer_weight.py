@@ -1,0 +1,18 @@
+# expect: integer_dtype
+# An integer tensor cannot require grad.
+import torch
+
+w = torch.tensor([1], requires_grad=True)
+
+
+def forward(x):
+    return x * w
+
+
+def loss(x, y):
+    return (forward(x) - y) ** 2
+
+
+def update(lr):
+    w.data = w.data - lr * w.grad.data
+    w.grad.data.zero_()

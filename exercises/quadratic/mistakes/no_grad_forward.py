@@ -1,0 +1,25 @@
+# expect: detached_loss
+# Computes the prediction under torch.no_grad(): the loss has no graph.
+import torch
+
+w1 = torch.tensor([1.0], requires_grad=True)
+w2 = torch.tensor([1.0], requires_grad=True)
+b = torch.tensor([1.0], requires_grad=True)
+
+
+def forward(x):
+    with torch.no_grad():
+        return w1 * x**2 + w2 * x + b
+
+
+def loss(x, y):
+    return (forward(x) - y) ** 2
+
+
+def update(lr):
+    w1.data = w1.data - lr * w1.grad.data
+    w2.data = w2.data - lr * w2.grad.data
+    b.data = b.data - lr * b.grad.data
+    w1.grad.data.zero_()
+    w2.grad.data.zero_()
+    b.grad.data.zero_()

@@ -1,0 +1,24 @@
+# expect: no_update
+# Computes the new values but never assigns them.
+import torch
+
+w1 = torch.tensor([1.0], requires_grad=True)
+w2 = torch.tensor([1.0], requires_grad=True)
+b = torch.tensor([1.0], requires_grad=True)
+
+
+def forward(x):
+    return w1 * x**2 + w2 * x + b
+
+
+def loss(x, y):
+    return (forward(x) - y) ** 2
+
+
+def update(lr):
+    w1.data - lr * w1.grad.data
+    w2.data - lr * w2.grad.data
+    b.data - lr * b.grad.data
+    w1.grad.zero_()
+    w2.grad.zero_()
+    b.grad.zero_()

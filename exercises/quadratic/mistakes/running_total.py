@@ -1,0 +1,28 @@
+# expect: graph_reused
+# Keeps a running total of the losses in the graph and returns it: backward reaches old graphs.
+import torch
+
+w1 = torch.tensor([1.0], requires_grad=True)
+w2 = torch.tensor([1.0], requires_grad=True)
+b = torch.tensor([1.0], requires_grad=True)
+
+total = 0
+
+
+def forward(x):
+    return w1 * x**2 + w2 * x + b
+
+
+def loss(x, y):
+    global total
+    total = total + (forward(x) - y) ** 2
+    return total
+
+
+def update(lr):
+    w1.data = w1.data - lr * w1.grad.data
+    w2.data = w2.data - lr * w2.grad.data
+    b.data = b.data - lr * b.grad.data
+    w1.grad.data.zero_()
+    w2.grad.data.zero_()
+    b.grad.data.zero_()

@@ -1,0 +1,265 @@
+"""Judges a raw student trace against the reference, step by step, outside the sandbox.
+
+Each training step is judged as a transition: the reference's own `loss`, `backward` and
+`update` are run from the student's recorded state, so two correct solutions that round
+differently never drift into a false failure. While the student's state stays within tolerance
+of the cached reference run, the cached step stands in for that run (a correct submission costs
+no reference compute); the first time it leaves, the reference is stepped from the student's state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.harness import training_samples
+from grader.reference import Stepper
+from grader.spec import Tolerance
+
+Values = list[float]
+
+
+def is_close(actual: Sequence[float] | None, expected: Sequence[float] | None, tol: Tolerance) -> bool:
+    """Elementwise torch.isclose semantics; NaN is never close, infinities only to themselves."""
+    if actual is None or expected is None or len(actual) != len(expected):
+        return False
+    return all(_scalar_close(a, e, tol) for a, e in zip(actual, expected))
+
+
+def _scalar_close(actual: float, expected: float, tol: Tolerance) -> bool:
+    if math.isnan(actual) or math.isnan(expected):
+        return False
+    if math.isinf(actual) or math.isinf(expected):
+        return actual == expected
+    return abs(actual - expected) <= tol.atol + tol.rtol * abs(expected)
+
+
+def numbers_of(record: dict[str, Any] | None) -> Values | None:
+    """The values of a recorded tensor or number; None for anything else."""
+    if record is None or record.get("kind") not in ("tensor", "number"):
+        return None
+    return record["values"]
+
+
+def shape_of(record: dict[str, Any] | None) -> list[int] | None:
+    if record is None or record.get("kind") not in ("tensor", "number"):
+        return None
+    return record["shape"]
+
+
+@dataclass
+class StepCheck:
+    """One training step: what the student had, did, and what the reference does from there."""
+
+    index: int  # 1-based, as shown to students
+    epoch: int
+    sample: int
+    before: dict[str, Values]
+    leftover: dict[str, Values]
+    raw: dict[str, Any]
+    in_graph: bool = False
+    loss_ok: bool | None = None
+    expected_loss: Values | None = None
+    grads_ok: dict[str, bool] = field(default_factory=dict)
+    expected_grads: dict[str, Values] = field(default_factory=dict)
+    update_ok: dict[str, bool] = field(default_factory=dict)
+    expected_params: dict[str, Values] = field(default_factory=dict)
+
+    @property
+    def student_loss(self) -> Values | None:
+        return numbers_of(self.raw.get("loss"))
+
+    def student_grads(self) -> dict[str, Values | None]:
+        return {name: numbers_of(rec) for name, rec in self.raw.get("grads", {}).items()}
+
+    def student_params(self) -> dict[str, Values | None]:
+        return {name: numbers_of(rec) for name, rec in self.raw.get("params", {}).items()}
+
+    @property
+    def is_complete(self) -> bool:
+        return "params" in self.raw
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.in_graph
+            and bool(self.loss_ok)
+            and bool(self.grads_ok)
+            and all(self.grads_ok.values())
+            and bool(self.update_ok)
+            and all(self.update_ok.values())
+            and not self.raw.get("faults")
+        )
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Where a case first departs from the reference, with what was expected and what came."""
+
+    quantity: str  # forward, loss_graph, loss, grad, param, shape, fault, error, prediction, incomplete
+    step: StepCheck | None = None
+    parameter: str | None = None
+    expected: Values | None = None
+    actual: Values | None = None
+
+
+@dataclass
+class CaseAnalysis:
+    name: str
+    hidden: bool
+    case: dict[str, Any]
+    student: dict[str, Any]
+    reference: dict[str, Any]
+    forward_ok: bool = False
+    forward_shape_ok: bool = True
+    steps: list[StepCheck] = field(default_factory=list)
+    prediction_ok: bool = False
+    first: Mismatch | None = None
+
+    @property
+    def expected_steps(self) -> int:
+        return len(self.reference["steps"])
+
+    @property
+    def completed(self) -> bool:
+        return self.student["error"] is None and self.student["stopped"] is None and len(self.steps) == self.expected_steps
+
+    @property
+    def passed(self) -> bool:
+        return self.first is None
+
+
+class CaseJudge:
+    """Walks one case's steps, comparing each with the reference from the student's state."""
+
+    def __init__(self, stepper: Stepper, step_tol: Tolerance, prediction_tol: Tolerance) -> None:
+        self.stepper = stepper
+        self.step_tol = step_tol
+        self.prediction_tol = prediction_tol
+
+    def analyse(self, case: dict[str, Any], student: dict[str, Any], reference: dict[str, Any], stop_early: bool) -> CaseAnalysis:
+        analysis = CaseAnalysis(case["name"], case["hidden"], case, student, reference)
+        self._judge_forward(analysis)
+        if analysis.first and stop_early:
+            return analysis
+        self._judge_steps(analysis, stop_early)
+        if analysis.first and stop_early:
+            return analysis
+        self._judge_prediction(analysis)
+        self._note_unfinished(analysis)
+        return analysis
+
+    def _fail(self, analysis: CaseAnalysis, mismatch: Mismatch) -> None:
+        if analysis.first is None:
+            analysis.first = mismatch
+
+    def _judge_forward(self, analysis: CaseAnalysis) -> None:
+        student, expected = analysis.student["probe"], analysis.reference["probe"]
+        if len(student) < len(expected):
+            analysis.forward_ok = False
+            return  # forward raised: the error itself is the first mismatch
+        for got, want in zip(student, expected):
+            if shape_of(got) is not None and shape_of(got) != shape_of(want):
+                analysis.forward_shape_ok = False
+            if not is_close(numbers_of(got), numbers_of(want), self.step_tol) or not analysis.forward_shape_ok:
+                analysis.forward_ok = False
+                self._fail(analysis, Mismatch("forward", expected=numbers_of(want), actual=numbers_of(got)))
+                return
+        analysis.forward_ok = True
+
+    def _judge_steps(self, analysis: CaseAnalysis, stop_early: bool) -> None:
+        case, reference = analysis.case, analysis.reference
+        samples = training_samples(case)
+        shapes = {name: spec["shape"] for name, spec in case["init"].items()}
+        state = {name: spec["values"] for name, spec in case["init"].items()}
+        leftover = {name: [0.0] * len(values) for name, values in state.items()}
+        on_track = True
+        for position, raw in enumerate(analysis.student["steps"]):
+            check = StepCheck(position + 1, raw["epoch"], raw["sample"], state, leftover, raw)
+            analysis.steps.append(check)
+            x, y = samples[raw["sample"]]
+            ref_step = reference["steps"][position] if position < len(reference["steps"]) else None
+            on_track = on_track and ref_step is not None
+            if not self._judge_step(analysis, check, x, y, case["lr"], ref_step if on_track else None, shapes):
+                return
+            if stop_early and analysis.first:
+                return
+            state = {name: check.student_params()[name] for name in shapes}
+            leftover = {name: numbers_of(rec) or [0.0] * len(state[name]) for name, rec in raw["grads_after"].items()}
+            on_track = on_track and all(is_close(state[n], numbers_of(ref_step["params"][n]), self.step_tol) for n in shapes)
+
+    def _judge_step(self, analysis: CaseAnalysis, check: StepCheck, x: Any, y: Any, lr: float, ref_step: dict[str, Any] | None, shapes: dict[str, list[int]]) -> bool:
+        """Judge one step; False when the run cannot be followed past it."""
+        raw = check.raw
+        if "loss" not in raw:
+            return False  # loss raised: the recorded error is the mismatch
+        check.in_graph = raw["loss"].get("kind") == "tensor" and bool(raw["loss"].get("grad_fn")) and raw["loss"]["requires_grad"]
+        if not check.in_graph:
+            self._fail(analysis, Mismatch("loss_graph", check, actual=check.student_loss))
+            return False
+        if ref_step is not None:
+            check.expected_loss = numbers_of(ref_step["loss"])
+            check.expected_grads = {n: numbers_of(ref_step["grads"][n]) for n in shapes}
+        else:
+            check.expected_loss, check.expected_grads = self.stepper.loss_and_grads(check.before, x, y)
+        check.loss_ok = is_close(check.student_loss, check.expected_loss, self.step_tol)
+        if not check.loss_ok:
+            self._fail(analysis, Mismatch("loss", check, expected=check.expected_loss, actual=check.student_loss))
+        if "grads" not in raw:
+            return False
+        grads = check.student_grads()
+        for name in shapes:
+            check.grads_ok[name] = is_close(grads[name], check.expected_grads[name], self.step_tol)
+            if not check.grads_ok[name]:
+                self._fail(analysis, Mismatch("grad", check, name, check.expected_grads[name], grads[name]))
+        if not check.is_complete:
+            return False
+        return self._judge_update(analysis, check, lr, ref_step, shapes)
+
+    def _judge_update(self, analysis: CaseAnalysis, check: StepCheck, lr: float, ref_step: dict[str, Any] | None, shapes: dict[str, list[int]]) -> bool:
+        raw = check.raw
+        faults = raw.get("faults", {})
+        params = check.student_params()
+        for name, shape in shapes.items():
+            if name in faults:
+                check.update_ok[name] = False
+                self._fail(analysis, Mismatch("fault", check, name, actual=params[name]))
+            elif shape_of(raw["params"][name]) != shape:
+                check.update_ok[name] = False
+                self._fail(analysis, Mismatch("shape", check, name, actual=params[name]))
+        if faults or not all(check.update_ok.get(n, True) for n in shapes):
+            return False
+        grads = check.student_grads()
+        if any(g is None or len(g) != len(check.before[n]) for n, g in grads.items()):
+            return False
+        if ref_step is not None and all(check.grads_ok.values()):
+            check.expected_params = {n: numbers_of(ref_step["params"][n]) for n in shapes}
+        else:
+            check.expected_params = self.stepper.updated(check.before, grads, lr)
+        for name in shapes:
+            check.update_ok[name] = is_close(params[name], check.expected_params[name], self.step_tol)
+            if not check.update_ok[name]:
+                self._fail(analysis, Mismatch("param", check, name, check.expected_params[name], params[name]))
+        return all(_is_finite(params[n]) for n in shapes)
+
+    def _judge_prediction(self, analysis: CaseAnalysis) -> None:
+        got, want = analysis.student["prediction"], analysis.reference["prediction"]
+        analysis.prediction_ok = shape_of(got) == shape_of(want) and is_close(numbers_of(got), numbers_of(want), self.prediction_tol)
+        if got is not None and not analysis.prediction_ok:
+            self._fail(analysis, Mismatch("prediction", expected=numbers_of(want), actual=numbers_of(got)))
+
+    def _note_unfinished(self, analysis: CaseAnalysis) -> None:
+        student = analysis.student
+        last = analysis.steps[-1] if analysis.steps else None
+        if student["error"]:
+            self._fail(analysis, Mismatch("error", last))
+        elif student["stopped"]:
+            self._fail(analysis, Mismatch("incomplete", last))
+        elif len(analysis.steps) != analysis.expected_steps:
+            self._fail(analysis, Mismatch("incomplete", last))
+
+
+def _is_finite(values: Values | None) -> bool:
+    return values is not None and all(math.isfinite(v) for v in values)

@@ -1,0 +1,289 @@
+"""Runs student code: loads one submission, drives its training loop, records the raw trace.
+
+This is the only grader module that shares a process with student code. It is therefore kept
+self-contained (standard library and torch, no other grader module), is handed inputs but never
+expected values, and returns numbers and facts, never a verdict: whatever a submission does to
+this process, the judging happens in the parent (`grader.compare`, `grader.diagnose`).
+
+Run as a script: `python -I harness.py FD` reads a JSON job on stdin and writes the trace as
+one frame, tagged with the job's nonce, to file descriptor FD. The trusted side imports
+`run_case` to drive the reference solution through the very same loop.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import numbers
+import os
+import sys
+import traceback
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+TRACE_FORMAT = 1
+SUBMISSION_FILENAME = "submission.py"
+MAX_RECORDED_VALUES = 4096
+MAX_MESSAGE_CHARS = 2000
+
+
+class StopCase(Exception):
+    """The loop cannot go on: the case ends here, for a reason the parent will diagnose."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def describe(value: Any) -> dict[str, Any]:
+    """Plain, JSON-ready facts about whatever student code handed back."""
+    if isinstance(value, torch.Tensor):
+        plain = value.detach()
+        values = [] if plain.is_complex() else plain.reshape(-1)[:MAX_RECORDED_VALUES].to(torch.float64).tolist()
+        return {
+            "kind": "tensor",
+            "shape": list(plain.shape),
+            "dtype": str(plain.dtype).removeprefix("torch."),
+            "values": values,
+            "requires_grad": bool(value.requires_grad),
+            "is_leaf": bool(value.is_leaf),
+            "grad_fn": type(value.grad_fn).__name__ if value.grad_fn is not None else None,
+        }
+    if value is None:
+        return {"kind": "none"}
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return {"kind": "number", "type": type(value).__name__, "shape": [], "values": [float(value)]}
+    return {"kind": "other", "type": type(value).__name__}
+
+
+def install_parameters(module: types.ModuleType, init: dict[str, dict[str, Any]]) -> None:
+    """Fresh float32 leaf tensors that require grad, bound as the module's globals."""
+    for name, spec in init.items():
+        tensor = torch.tensor(spec["values"], dtype=torch.float32).reshape(spec["shape"])
+        setattr(module, name, tensor.requires_grad_(True))
+
+
+def gradient_of(module: types.ModuleType, name: str) -> Any:
+    parameter = getattr(module, name, None)
+    if not isinstance(parameter, torch.Tensor):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # .grad of a non-leaf warns; the trace records it instead
+        return parameter.grad
+
+
+def training_samples(case: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """Per-sample steps take Python floats, as the seeds do; full-batch steps take tensors."""
+    if case["batch"] == "sample":
+        return list(zip(case["x"], case["y"]))
+    return [(torch.tensor(case["x"], dtype=torch.float32), torch.tensor(case["y"], dtype=torch.float32))]
+
+
+def test_input(case: dict[str, Any]) -> Any:
+    if case["batch"] == "sample":
+        return case["x_test"]
+    return torch.tensor(case["x_test"], dtype=torch.float32)
+
+
+def is_in_graph(loss: Any) -> bool:
+    return isinstance(loss, torch.Tensor) and loss.requires_grad and loss.grad_fn is not None
+
+
+def parameter_fault(value: Any) -> str | None:
+    if not isinstance(value, torch.Tensor):
+        return "not_tensor"
+    if not (value.is_floating_point() or value.is_complex()):
+        return "integer_dtype"
+    if not value.requires_grad:
+        return "lost_requires_grad"
+    if not value.is_leaf:
+        return "non_leaf"
+    return None
+
+
+def run_case(module: types.ModuleType, case: dict[str, Any], source_lines: list[str]) -> dict[str, Any]:
+    """Drive `loss` -> `backward` -> `update(lr)` over the case, recording every step.
+
+    The record of a step is appended before the step runs, so a step that raises still shows
+    how far it got; the case then stops, with the exception or the reason recorded.
+    """
+    record: dict[str, Any] = {"name": case["name"], "probe": [], "steps": [], "prediction": None, "stopped": None, "error": None}
+    where: dict[str, Any] = {"phase": "forward", "step": None}
+    names = list(case["init"])
+    try:
+        install_parameters(module, case["init"])
+        for x, _ in training_samples(case):
+            record["probe"].append(describe(module.forward(x)))
+        install_parameters(module, case["init"])
+        for epoch in range(case["epochs"]):
+            for index, (x, y) in enumerate(training_samples(case)):
+                step: dict[str, Any] = {"epoch": epoch, "sample": index}
+                record["steps"].append(step)
+                where["step"] = len(record["steps"])
+                _run_step(module, step, names, x, y, case["lr"], where)
+        where.update(phase="prediction", step=None)
+        record["prediction"] = describe(module.forward(test_input(case)))
+    except StopCase as stop:
+        record["stopped"] = stop.reason
+    except BaseException as error:  # student code may raise anything, SystemExit included
+        record["error"] = error_record(error, source_lines, where["phase"], where["step"])
+    return record
+
+
+def _run_step(module: types.ModuleType, step: dict[str, Any], names: list[str], x: Any, y: Any, lr: float, where: dict[str, Any]) -> None:
+    where["phase"] = "loss"
+    loss = module.loss(x, y)
+    step["loss"] = describe(loss)
+    if not is_in_graph(loss):
+        raise StopCase("detached_loss")
+    where["phase"] = "backward"
+    loss.backward()
+    step["grads"] = {name: describe(gradient_of(module, name)) for name in names}
+    where["phase"] = "update"
+    module.update(lr)
+    step["params"] = {name: describe(getattr(module, name, None)) for name in names}
+    step["grads_after"] = {name: describe(gradient_of(module, name)) for name in names}
+    faults = {name: parameter_fault(getattr(module, name, None)) for name in names}
+    if any(faults.values()):
+        step["faults"] = {name: fault for name, fault in faults.items() if fault}
+        raise StopCase("parameter_fault")
+
+
+def error_record(error: BaseException, source_lines: list[str], phase: str, step: int | None) -> dict[str, Any]:
+    """The exception as the student should see it: their own line, not the harness's frames."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == SUBMISSION_FILENAME]
+    line = frames[-1].lineno if frames else None
+    if isinstance(error, SyntaxError) and error.filename == SUBMISSION_FILENAME:
+        line = error.lineno
+    text = source_lines[line - 1].strip() if line and 0 < line <= len(source_lines) else None
+    return {
+        "phase": phase,
+        "step": step,
+        "type": type(error).__name__,
+        "message": _safe_str(error)[:MAX_MESSAGE_CHARS],
+        "line": line,
+        "function": frames[-1].name if frames else None,
+        "text": text,
+    }
+
+
+def _safe_str(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # a hostile __str__ must not take the harness down
+        return "<message could not be shown>"
+
+
+def load_submission(source: str) -> tuple[types.ModuleType | None, dict[str, Any]]:
+    source_lines = source.splitlines()
+    try:
+        code = compile(source, SUBMISSION_FILENAME, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        return None, {"ok": False, **error_record(error, source_lines, "compile", None), "offset": getattr(error, "offset", None)}
+    module = types.ModuleType("submission")
+    module.__file__ = SUBMISSION_FILENAME
+    sys.modules["submission"] = module
+    try:
+        exec(code, module.__dict__)
+    except BaseException as error:
+        return None, {"ok": False, **error_record(error, source_lines, "import", None)}
+    return module, {"ok": True}
+
+
+def contract_problems(module: types.ModuleType, functions: dict[str, list[str]], parameters: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """What the module lacks to be driven at all: names, callables, signatures, tensors."""
+    problems: list[dict[str, Any]] = []
+    for name, args in functions.items():
+        function = getattr(module, name, None)
+        if function is None:
+            problems.append({"kind": "missing_function", "name": name, "args": args})
+        elif not callable(function):
+            problems.append({"kind": "not_callable", "name": name, "type": type(function).__name__})
+        elif not _accepts(function, len(args)):
+            code = getattr(function, "__code__", None)
+            problems.append(
+                {"kind": "signature", "name": name, "args": args, "actual": _signature_text(function), "line": code.co_firstlineno if code else None}
+            )
+    for name in parameters:
+        if not hasattr(module, name):
+            problems.append({"kind": "missing_parameter", "name": name})
+        elif not isinstance(getattr(module, name), torch.Tensor):
+            problems.append({"kind": "parameter_type", "name": name, "type": type(getattr(module, name)).__name__})
+    return problems
+
+
+def _accepts(function: Callable[..., Any], count: int) -> bool:
+    try:
+        inspect.signature(function).bind(*range(count))
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a builtin): let the call itself decide
+        return True
+    return True
+
+
+def _signature_text(function: Callable[..., Any]) -> str:
+    try:
+        return f"{function.__name__}{inspect.signature(function)}"
+    except (TypeError, ValueError):
+        return repr(function)
+
+
+def silence_output() -> None:
+    """From here on, student prints go nowhere: hidden cases must not leak their inputs."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Load the submission, check its contract, run every case: visible ones first."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    trace: dict[str, Any] = {"format": TRACE_FORMAT, "load": None, "contract": [], "cases": []}
+    module, trace["load"] = load_submission(job["source"])
+    if module is None:
+        return trace
+    trace["contract"] = contract_problems(module, job["functions"], job["parameters"])
+    if trace["contract"]:
+        return trace
+    source_lines = job["source"].splitlines()
+    for case in sorted(job["cases"], key=lambda c: c["hidden"]):
+        if case["hidden"]:
+            silence_output()
+        trace["cases"].append(run_case(module, case, source_lines))
+    return trace
+
+
+def write_frame(fd: int, nonce: str, trace: dict[str, Any]) -> None:
+    """`<nonce> <length>\\n<json>`: the parent takes the last well-formed frame with its nonce."""
+    body = json.dumps(trace, allow_nan=True).encode()
+    data = f"\n{nonce} {len(body)}\n".encode() + body
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def main() -> None:
+    result_fd = int(sys.argv[1])
+    job = json.loads(sys.stdin.buffer.read())
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    trace = run_job(job)
+    silence_output()
+    write_frame(result_fd, job["nonce"], trace)
+    os._exit(0)  # no student atexit handler or thread gets to run after the trace is out
+
+
+if __name__ == "__main__":
+    main()
