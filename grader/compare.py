@@ -2,9 +2,10 @@
 
 Each training step is judged as a transition: the reference's own `loss`, `backward` and
 `update` are run from the student's recorded state, so two correct solutions that round
-differently never drift into a false failure. While the student's state stays within tolerance
-of the cached reference run, the cached step stands in for that run (a correct submission costs
-no reference compute); the first time it leaves, the reference is stepped from the student's state.
+differently never drift into a false failure. Where the student's state and step agree with the
+cached reference run within tolerance, that agreement is accepted (a correct submission costs no
+reference compute); wherever they do not, the reference is stepped from the student's own state
+and that transition decides.
 """
 
 from __future__ import annotations
@@ -199,19 +200,26 @@ class CaseJudge:
         if not check.in_graph:
             self._fail(analysis, Mismatch("loss_graph", check, actual=check.student_loss))
             return False
-        if ref_step is not None:
-            check.expected_loss = numbers_of(ref_step["loss"])
-            check.expected_grads = {n: numbers_of(ref_step["grads"][n]) for n in shapes}
-        else:
-            check.expected_loss, check.expected_grads = self.stepper.loss_and_grads(check.before, x, y)
-        check.loss_ok = is_close(check.student_loss, check.expected_loss, self.step_tol)
+        grads = check.student_grads() if "grads" in raw else None
+
+        def judge_against(expected: tuple[Values, dict[str, Values]]) -> bool:
+            check.expected_loss, check.expected_grads = expected
+            check.loss_ok = is_close(check.student_loss, check.expected_loss, self.step_tol)
+            if grads is not None:
+                check.grads_ok = {n: is_close(grads[n], check.expected_grads[n], self.step_tol) for n in shapes}
+            return check.loss_ok and all(check.grads_ok.values())
+
+        # The cached run stands in only when it agrees; otherwise step from the student's state.
+        cached = ref_step is not None and judge_against(
+            (numbers_of(ref_step["loss"]), {n: numbers_of(ref_step["grads"][n]) for n in shapes})
+        )
+        if not cached:
+            judge_against(self.stepper.loss_and_grads(check.before, x, y))
         if not check.loss_ok:
             self._fail(analysis, Mismatch("loss", check, expected=check.expected_loss, actual=check.student_loss))
-        if "grads" not in raw:
+        if grads is None:
             return False
-        grads = check.student_grads()
         for name in shapes:
-            check.grads_ok[name] = is_close(grads[name], check.expected_grads[name], self.step_tol)
             if not check.grads_ok[name]:
                 self._fail(analysis, Mismatch("grad", check, name, check.expected_grads[name], grads[name]))
         if not check.is_complete:
@@ -234,12 +242,16 @@ class CaseJudge:
         grads = check.student_grads()
         if any(g is None or len(g) != len(check.before[n]) for n, g in grads.items()):
             return False
-        if ref_step is not None and all(check.grads_ok.values()):
-            check.expected_params = {n: numbers_of(ref_step["params"][n]) for n in shapes}
-        else:
-            check.expected_params = self.stepper.updated(check.before, grads, lr)
+
+        def judge_against(expected: dict[str, Values]) -> bool:
+            check.expected_params = expected
+            check.update_ok = {n: is_close(params[n], expected[n], self.step_tol) for n in shapes}
+            return all(check.update_ok.values())
+
+        cached = ref_step is not None and judge_against({n: numbers_of(ref_step["params"][n]) for n in shapes})
+        if not cached:
+            judge_against(self.stepper.updated(check.before, grads, lr))
         for name in shapes:
-            check.update_ok[name] = is_close(params[name], check.expected_params[name], self.step_tol)
             if not check.update_ok[name]:
                 self._fail(analysis, Mismatch("param", check, name, check.expected_params[name], params[name]))
         return all(_is_finite(params[n]) for n in shapes)

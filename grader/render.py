@@ -32,7 +32,7 @@ def format_values(values: list[float] | None, limit: int = 6) -> str:
 
 
 def format_number(value: float) -> str:
-    return f"{value:.10g}"
+    return f"{value:.7g}"  # float32 carries about 7 significant digits
 
 
 def _paint(text: str, color: str, use_color: bool) -> str:

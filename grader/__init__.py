@@ -1,0 +1,1 @@
+"""Gradelab's grader: runs PyTorch autograd submissions in a child process and grades their trace."""

@@ -1,0 +1,39 @@
+"""Shared fixtures: the exercise catalog, a `grade` helper, and a private reference cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from grader.report import GradeReport
+from grader.spec import Exercise, load_catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISES = ROOT / "exercises"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_reference_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tests never read or write the user's ~/.cache."""
+    path = tmp_path_factory.mktemp("reference-cache")
+    patcher = pytest.MonkeyPatch()
+    patcher.setenv("GRADELAB_CACHE_DIR", str(path))
+    yield path
+    patcher.undo()
+
+
+@pytest.fixture(scope="session")
+def catalog() -> dict[str, Exercise]:
+    return load_catalog(EXERCISES)
+
+
+@pytest.fixture
+def grade(catalog: dict[str, Exercise]) -> Callable[[str, str | bytes], GradeReport]:
+    from grader.grading import grade_submission
+
+    def grade(slug: str, source: str | bytes) -> GradeReport:
+        return grade_submission(catalog[slug], source)
+
+    return grade

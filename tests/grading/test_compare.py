@@ -1,0 +1,81 @@
+"""Step-by-step judging: rounding never accumulates into a failure, a real slip is found at its step."""
+
+from __future__ import annotations
+
+import math
+import types
+
+import pytest
+
+from grader import harness
+from grader.compare import CaseJudge, is_close
+from grader.reference import job_cases, reference_traces, stepper_for
+from grader.spec import Tolerance
+
+TOL = Tolerance(rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "close"),
+    [
+        ([1.0], [1.0], True),
+        ([1.0 + 5e-5], [1.0], True),
+        ([1.0 + 5e-4], [1.0], False),
+        ([1e-6], [0.0], True),
+        ([math.nan], [math.nan], False),
+        ([math.inf], [math.inf], True),
+        ([math.inf], [1e30], False),
+        ([1.0, 2.0], [1.0], False),
+        (None, [1.0], False),
+    ],
+)
+def test_is_close_follows_isclose_semantics(actual, expected, close):
+    assert is_close(actual, expected, TOL) is close
+
+
+def student_module(update_body: str) -> types.ModuleType:
+    module = types.ModuleType("student")
+    exec(
+        "import torch\n"
+        "w = torch.tensor([1.0], requires_grad=True)\n"
+        "def forward(x):\n    return x * w\n"
+        "def loss(x, y):\n    return (forward(x) - y) ** 2\n"
+        f"def update(lr):\n{update_body}",
+        module.__dict__,
+    )
+    return module
+
+
+def judge_linear(catalog, update_body: str):
+    exercise = catalog["linear"]
+    case = next(c for c in job_cases(exercise) if c["name"] == "seed")
+    student = harness.run_case(student_module(update_body), case, [])
+    reference = reference_traces(exercise)["seed"]
+    judge = CaseJudge(stepper_for(exercise), TOL, exercise.tolerances["prediction"])
+    return judge.analyse(case, student, reference, stop_early=False), student, reference
+
+
+def test_drift_below_tolerance_at_each_step_never_fails_a_step(catalog):
+    """Each step is off by 8e-5, inside the step tolerance; together they leave the reference run's band."""
+    body = "    w.data = w.data - lr * w.grad.data + 8e-5\n    w.grad.data.zero_()\n"
+    analysis, student, reference = judge_linear(catalog, body)
+    drift = max(
+        abs(s["params"]["w"]["values"][0] - r["params"]["w"]["values"][0]) for s, r in zip(student["steps"], reference["steps"])
+    )
+    assert drift > TOL.atol + TOL.rtol * 2.0  # a whole-run comparison would fail these steps
+    assert all(step.passed for step in analysis.steps)
+    assert len(analysis.steps) == 300
+
+
+def test_a_single_slip_is_found_at_its_own_step(catalog):
+    body = (
+        "    global count\n"
+        "    count = globals().get('count', 0) + 1\n"
+        "    w.data = w.data - lr * w.grad.data + (1e-3 if count == 42 else 0.0)\n"
+        "    w.grad.data.zero_()\n"
+    )
+    analysis, _, _ = judge_linear(catalog, body)
+    failed = [step.index for step in analysis.steps if not step.passed]
+    assert failed == [42]
+    assert analysis.first.quantity == "param" and analysis.first.step.index == 42
+    assert analysis.first.actual[0] == pytest.approx(analysis.first.expected[0] + 1e-3, abs=1e-6)

@@ -1,0 +1,77 @@
+"""The references reproduce the seeds' printed PyTorch output to every printed digit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader import harness
+from grader.reference import job_cases, load_reference
+from grader.spec import Exercise
+
+SEED_OUTPUTS = Path(__file__).resolve().parent.parent / "data" / "seed_outputs.txt"
+
+
+def reference_trace(exercise: Exercise, case_name: str = "seed") -> dict:
+    case = next(c for c in job_cases(exercise) if c["name"] == case_name)
+    return harness.run_case(load_reference(exercise), case, [])
+
+
+def seed_output(section: str) -> list[str]:
+    lines, current = {}, None
+    for line in SEED_OUTPUTS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1]
+            lines[current] = []
+        else:
+            lines[current].append(line)
+    return lines[section]
+
+
+def test_linear_reference_reproduces_seed_trace(catalog):
+    trace = reference_trace(catalog["linear"])
+    grads = [step["grads"]["w"]["values"][0] for step in trace["steps"][:3]]
+    assert grads == [-2.0, -7.840000152587891, -16.228801727294922]
+    assert trace["steps"][2]["loss"]["values"][0] == 7.315943717956543  # 'progress: 0'
+    assert trace["prediction"]["values"][0] == 7.999998569488525
+
+
+def test_quadratic_reference_reproduces_seed_trace(catalog):
+    trace = reference_trace(catalog["quadratic"])
+    first, second = (tuple(step["grads"][n]["values"][0] for n in ("w1", "w2", "b")) for step in trace["steps"][:2])
+    assert first == (2.0, 2.0, 2.0)
+    assert second == (22.880001068115234, 11.440000534057617, 5.720000267028809)
+    assert trace["steps"][2]["loss"]["values"][0] == 18.321826934814453  # 'Epoch: 0'
+    assert trace["prediction"]["values"][0] == 8.544171333312988
+
+
+@pytest.mark.parametrize("slug", ["linear", "quadratic"])
+def test_seed_program_prints_the_seed_output_line_for_line(grade, catalog, slug):
+    """The seed's own program, graded in the sandbox, prints exactly what the tutorial printed."""
+    source = (catalog[slug].path / "solutions" / "seed.py").read_text(encoding="utf-8")
+    report = grade(slug, source)
+    expected = seed_output(slug)
+    assert report.stdout.splitlines()[: len(expected)] == expected
+    assert report.is_full_score, report.to_json()
+
+
+def test_matrix_reference_matches_the_seed_formulas(catalog):
+    """The seed prints 4-digit values from an unseeded randn; its relations must hold exactly."""
+    import torch
+
+    exercise = catalog["matrix_mse"]
+    case = next(c for c in job_cases(exercise) if c["name"] == "seed")
+    trace = harness.run_case(load_reference(exercise), case, [])
+    w = torch.tensor(case["init"]["w"]["values"]).reshape(5, 3)
+    b = torch.tensor(case["init"]["b"]["values"])
+    z = torch.ones(2, 5) @ w + b
+    assert trace["probe"][0]["values"] == z.reshape(-1).tolist()
+    assert trace["steps"][0]["loss"]["values"][0] == pytest.approx((z**2).mean().item(), rel=1e-6)
+    # dL/dw = x^T (2/6)(z - y): every row of the seed's printed w.grad is the same, and equals b.grad.
+    grad_w = trace["steps"][0]["grads"]["w"]["values"]
+    grad_b = trace["steps"][0]["grads"]["b"]["values"]
+    assert grad_w == grad_b * 5
+    assert grad_b == pytest.approx((2 * z.sum(0) / 6).tolist(), rel=1e-6)

@@ -1,0 +1,57 @@
+"""Boundaries the design relies on, checked rather than hoped for."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import grader
+from grader.checks import CHECKS
+from grader.spec import DRIVER_CHECKS
+
+ROOT = Path(__file__).resolve().parent.parent
+GRADER = Path(grader.__file__).parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_platform_folder_is_not_a_package():
+    assert not (ROOT / "platform" / "__init__.py").exists()
+
+
+def test_stdlib_platform_module_is_not_shadowed():
+    import platform
+
+    assert Path(platform.__file__).parent == Path(ast.__file__).parent
+    assert platform.python_version().startswith("3.11")
+
+
+def test_grader_never_imports_web_or_database_code():
+    for path in GRADER.glob("*.py"):
+        assert not imported_modules(path) & {"flask", "sqlalchemy", "gradelab"}, path.name
+
+
+def test_harness_is_self_contained():
+    """It runs as a script inside the sandbox: standard library and torch only."""
+    allowed = set(sys.stdlib_module_names) | {"torch", "__future__"}
+    assert imported_modules(GRADER / "harness.py") <= allowed
+
+
+def test_check_registry_matches_the_driver_vocabulary():
+    assert tuple(CHECKS) == DRIVER_CHECKS["train"]
+
+
+def test_every_module_has_a_docstring():
+    for path in GRADER.glob("*.py"):
+        if path.name != "__init__.py" or path.read_text(encoding="utf-8").strip():
+            assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), path.name
