@@ -93,7 +93,7 @@ MESSAGES = {
         "step in `with torch.no_grad():` or update .data."
     ),
     "diverged": (
-        "The training blew up: {what} became {value} at step {step}. The steps are far too large; check the "
+        "The training blew up: {what} became {value} {where}. The steps are far too large; check the "
         "learning rate and the sign of the update."
     ),
     "runtime_error": "Your code raised {type} in {function} (line {line}: `{text}`): {message}",
@@ -339,7 +339,7 @@ def _divergence(context: _Context) -> list[Diagnosis]:
         for what, values in [("the loss", check.student_loss), *((n, v) for n, v in check.student_params().items())]:
             if values is not None and not all(math.isfinite(v) for v in values):
                 value = next(v for v in values if not math.isfinite(v))
-                return [context.make("diverged", check, what=what, value=str(value), step=check.index if not context.hidden else "?")]
+                return [context.make("diverged", check, what=what, value=str(value))]
     return []
 
 

@@ -53,7 +53,6 @@ class GradeReport:
     error: dict[str, Any] | None = None
     first_divergence: dict[str, Any] | None = None
     series: dict[str, Any] = field(default_factory=dict)
-    max_score_hint: int = 0
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -65,7 +64,7 @@ class GradeReport:
 
     @property
     def max_score(self) -> int:
-        return sum(check.max_points for check in self.checks) or self.max_score_hint
+        return sum(check.max_points for check in self.checks)
 
     @property
     def is_full_score(self) -> bool:

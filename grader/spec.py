@@ -295,7 +295,7 @@ class _Reader:
                     ),
                     lr=float(lr),
                     epochs=epochs,
-                    seed=table.get("seed"),
+                    seed=self.get(table, "seed", int, where) if "seed" in table else None,
                 )
             )
         return tuple(result)
