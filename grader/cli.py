@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from grader import render
+from grader.sandbox import HarnessProcess
 from grader.spec import LANGUAGES, Exercise, ExerciseError, exercises_dir, load_catalog
 
 EXIT_BELOW_FULL = 1
@@ -92,11 +93,15 @@ def starter(ctx: click.Context, exercise: str, output: Path | None) -> None:
 @click.pass_context
 def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool) -> None:
     """Grade FILE as a submission for EXERCISE."""
-    from grader.grading import grade_submission  # imports torch: only for the commands that grade
-
     spec = _exercise(ctx, exercise)
     source = sys.stdin.buffer.read() if str(file) == "-" else _read_bytes(file)
-    report = grade_submission(spec, source)
+    child = HarnessProcess()  # starts importing torch now, alongside this process's own import
+    try:
+        from grader.grading import grade_submission  # imports torch: only for the commands that grade
+
+        report = grade_submission(spec, source, run=child.run)
+    finally:
+        child.close()
     if as_json:
         click.echo(json.dumps(render.json_safe(report.to_json()), ensure_ascii=False, indent=2))
     else:

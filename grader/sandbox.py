@@ -55,39 +55,62 @@ def child_environment(home: str) -> dict[str, str]:
     return env
 
 
-def run_harness(job: dict[str, Any], timeout_s: float, max_output_bytes: int) -> RawRun:
-    """Run one job to completion, timeout or death; never raises for anything the child does."""
-    nonce = secrets.token_hex(16)
-    payload = json.dumps({**job, "nonce": nonce}).encode()
-    started = time.perf_counter()
-    read_fd, write_fd = os.pipe()
-    with tempfile.TemporaryDirectory(prefix="gradelab-") as workdir:
+class HarnessProcess:
+    """One child harness, started before its job exists.
+
+    The child imports torch first and only then reads its job from stdin, so a caller that
+    spawns it early (the CLI does, before importing torch itself) overlaps the two imports of
+    about 1.3 s each. A process runs one job; `close` is safe to call more than once.
+    """
+
+    def __init__(self) -> None:
+        self._workdir = tempfile.TemporaryDirectory(prefix="gradelab-")
+        self._read_fd, write_fd = os.pipe()
         try:
-            child = subprocess.Popen(
+            self._child = subprocess.Popen(
                 [sys.executable, "-I", str(HARNESS_PATH), str(write_fd)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 pass_fds=(write_fd,),
-                cwd=workdir,
-                env=child_environment(workdir),
+                cwd=self._workdir.name,
+                env=child_environment(self._workdir.name),
                 start_new_session=True,
             )
         finally:
             os.close(write_fd)
+        self._closed = False
+
+    def run(self, job: dict[str, Any], timeout_s: float, max_output_bytes: int) -> RawRun:
+        """Run the job to completion, timeout or death; never raises for anything the child does."""
+        nonce = secrets.token_hex(16)
+        payload = json.dumps({**job, "nonce": nonce}).encode()
+        started = time.perf_counter()
         try:
-            status, output, truncated, frames = _collect(child, payload, read_fd, started + timeout_s, max_output_bytes)
+            status, output, truncated, frames = _collect(self._child, payload, self._read_fd, started + timeout_s, max_output_bytes)
         finally:
-            _kill_group(child)
-            os.close(read_fd)
-    return RawRun(
-        status=status,
-        trace=parse_frame(frames, nonce) if status == "finished" else None,
-        stdout=output.decode("utf-8", errors="replace"),
-        stdout_truncated=truncated,
-        exit_code=child.returncode,
-        duration_ms=(time.perf_counter() - started) * 1000,
-    )
+            self.close()
+        return RawRun(
+            status=status,
+            trace=parse_frame(frames, nonce) if status == "finished" else None,
+            stdout=output.decode("utf-8", errors="replace"),
+            stdout_truncated=truncated,
+            exit_code=self._child.returncode,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        _kill_group(self._child)
+        os.close(self._read_fd)
+        self._workdir.cleanup()
+
+
+def run_harness(job: dict[str, Any], timeout_s: float, max_output_bytes: int) -> RawRun:
+    """Spawn a harness and run one job on it."""
+    return HarnessProcess().run(job, timeout_s, max_output_bytes)
 
 
 def _collect(child: subprocess.Popen[bytes], payload: bytes, read_fd: int, deadline: float, max_output_bytes: int) -> tuple[str, bytes, bool, bytes]:
