@@ -77,6 +77,10 @@ class HarnessProcess:
                 env=child_environment(self._workdir.name),
                 start_new_session=True,
             )
+        except BaseException:
+            os.close(self._read_fd)
+            self._workdir.cleanup()
+            raise
         finally:
             os.close(write_fd)
         self._closed = False

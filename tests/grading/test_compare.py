@@ -79,3 +79,17 @@ def test_a_single_slip_is_found_at_its_own_step(catalog):
     assert failed == [42]
     assert analysis.first.quantity == "param" and analysis.first.step.index == 42
     assert analysis.first.actual[0] == pytest.approx(analysis.first.expected[0] + 1e-3, abs=1e-6)
+
+
+def test_update_is_judged_on_the_students_own_gradients(catalog):
+    """A recorded gradient that is wrong, with parameters that land on the cached run anyway: the
+    update did not use the gradient the student had, so it fails even though the values look right."""
+    exercise = catalog["linear"]
+    case = next(c for c in job_cases(exercise) if c["name"] == "seed")
+    student = harness.run_case(student_module("    w.data = w.data - lr * w.grad.data\n    w.grad.data.zero_()\n"), case, [])
+    recorded = student["steps"][0]["grads"]["w"]
+    recorded["values"] = [2 * v for v in recorded["values"]]
+    judge = CaseJudge(stepper_for(exercise), TOL, exercise.tolerances["prediction"])
+    analysis = judge.analyse(case, student, reference_traces(exercise)["seed"], stop_early=False)
+    assert analysis.steps[0].grads_ok == {"w": False}
+    assert analysis.steps[0].update_ok == {"w": False}
