@@ -3,7 +3,10 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup test demo check-exercises clean
+# Debian packages the sandbox needs (bubblewrap; libseccomp for the per-submission filter).
+SYSTEM_PACKAGES := bubblewrap libseccomp2
+
+.PHONY: setup system test demo check-exercises clean
 
 $(BIN)/gradelab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,7 +14,17 @@ $(BIN)/gradelab: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(BIN)/gradelab
+setup: system $(BIN)/gradelab
+
+system:
+	@if ! command -v bwrap >/dev/null || ! /sbin/ldconfig -p | grep -q 'libseccomp\.so\.2'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	  else \
+	    echo "The grading sandbox needs: $(SYSTEM_PACKAGES) (e.g. sudo apt-get install $(SYSTEM_PACKAGES))." >&2; \
+	    echo "Without them, only 'gradelab grade --unsafe-no-sandbox' can run your own code." >&2; exit 1; \
+	  fi; \
+	fi
 
 test: setup
 	$(BIN)/python -m pytest -n 2

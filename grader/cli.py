@@ -1,7 +1,8 @@
 """The `gradelab` command: thin wrappers that parse, delegate and set the exit code.
 
 Exit codes: 0 full score (or success), 1 below full score or a failed self-check, 2 usage
-errors and unreadable input (click's own convention), 3 a fault of the grader itself.
+errors and unreadable input (click's own convention), 3 a fault of the grader itself or a
+sandbox that cannot start here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 
 from grader import render
-from grader.sandbox import HarnessProcess
+from grader.sandbox import SandboxError, Worker, sandbox_problem
 from grader.spec import LANGUAGES, Exercise, ExerciseError, exercises_dir, load_catalog
 
 EXIT_BELOW_FULL = 1
@@ -30,6 +31,27 @@ def _catalog(ctx: click.Context) -> dict[str, Exercise]:
         return load_catalog(root)
     except ExerciseError as error:
         raise click.ClickException(str(error)) from None
+
+
+UNSAFE_OPTION = click.option(
+    "--unsafe-no-sandbox",
+    "unsafe",
+    is_flag=True,
+    help="Run the code without the sandbox (rlimits only). Only for your own code, where no sandbox can start.",
+)
+
+
+def _require_sandbox(unsafe: bool) -> None:
+    """Untrusted code runs sandboxed or not at all, unless the user says it is their own."""
+    if unsafe:
+        click.echo("warning: --unsafe-no-sandbox: the code runs with your own rights, unisolated.", err=True)
+        return
+    problem = sandbox_problem()
+    if problem is not None:
+        raise GraderFault(
+            f"refusing to run untrusted code: {problem}.\n"
+            "To grade your own code on this machine anyway, pass --unsafe-no-sandbox."
+        )
 
 
 def _exercise(ctx: click.Context, slug: str) -> Exercise:
@@ -90,18 +112,23 @@ def starter(ctx: click.Context, exercise: str, output: Path | None) -> None:
 @click.argument("exercise")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@UNSAFE_OPTION
 @click.pass_context
-def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool) -> None:
+def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool, unsafe: bool) -> None:
     """Grade FILE as a submission for EXERCISE."""
     spec = _exercise(ctx, exercise)
     source = sys.stdin.buffer.read() if str(file) == "-" else _read_bytes(file)
-    child = HarnessProcess()  # starts importing torch now, alongside this process's own import
+    _require_sandbox(unsafe)
     try:
+        # Starts importing torch now, alongside this process's own import; one grade does not
+        # repay the worker's warm-up of lazily loaded modules.
+        worker = Worker(unsafe=unsafe, warm_up=False)
+    except SandboxError as error:
+        raise GraderFault(str(error)) from None
+    with worker:
         from grader.grading import grade_submission  # imports torch: only for the commands that grade
 
-        report = grade_submission(spec, source, run=child.run)
-    finally:
-        child.close()
+        report = grade_submission(spec, source, worker)
     if as_json:
         click.echo(json.dumps(render.json_safe(report.to_json()), ensure_ascii=False, indent=2))
     else:
@@ -120,14 +147,19 @@ def _read_bytes(path: Path) -> bytes:
 
 @main.command("check-exercises")
 @click.argument("slugs", nargs=-1)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Warm sandboxed workers.")
+@UNSAFE_OPTION
 @click.pass_context
-def check_exercises(ctx: click.Context, slugs: tuple[str, ...]) -> None:
+def check_exercises(ctx: click.Context, slugs: tuple[str, ...], workers: int, unsafe: bool) -> None:
     """Grade every reference, solution and labelled mistake; fail on any surprise."""
-    from grader.selfcheck import check_exercise
-
     catalog = _catalog(ctx)
     chosen = [_exercise(ctx, slug) for slug in slugs] if slugs else list(catalog.values())
-    rows = [row for exercise in chosen for row in check_exercise(exercise)]
+    _require_sandbox(unsafe)
+    from grader.pool import WorkerPool
+    from grader.selfcheck import check_exercise
+
+    with WorkerPool(workers, unsafe=unsafe) as pool:
+        rows = [row for exercise in chosen for row in check_exercise(exercise, pool)]
     click.echo(render.selfcheck_table(rows))
     failed = [row for row in rows if not row.ok]
     click.echo(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed")

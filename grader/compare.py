@@ -26,6 +26,8 @@ def is_close(actual: Sequence[float] | None, expected: Sequence[float] | None, t
     """Elementwise torch.isclose semantics; NaN is never close, infinities only to themselves."""
     if actual is None or expected is None or len(actual) != len(expected):
         return False
+    if actual == expected and not math.isnan(sum(actual)):
+        return True  # the same numbers (most steps of most runs): close under any tolerance
     return all(_scalar_close(a, e, tol) for a, e in zip(actual, expected))
 
 

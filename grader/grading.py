@@ -1,52 +1,73 @@
 """grade_submission: one source file in, one GradeReport out, whatever the source does.
 
-The flow is one-way: source -> job -> sandboxed harness -> raw trace -> comparison with the
-reference (here, in the trusted process) -> checks and diagnoses -> report. Anything student code
-does ends as a report with its outcome; only a fault of the grader itself becomes
-`internal_error`, logged with its traceback.
+The flow is one-way: source -> jobs -> sandboxed harness -> raw traces -> comparison with the
+reference (here, in the trusted process) -> checks and diagnoses -> report. The visible cases
+and then the hidden cases run as two jobs in one child; the hidden job is sent only after the
+grader has the visible trace and has closed the child's output, so nothing printed can carry a
+hidden input out. Anything student code does
+ends as a report with its outcome; only a fault of the grader itself becomes `internal_error`,
+logged with its traceback.
 """
 
 from __future__ import annotations
 
+import errno
+import gc
 import logging
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
-from grader import sandbox
 from grader.checks import Evidence, run_checks, unrun_checks
 from grader.compare import CaseAnalysis, CaseJudge, numbers_of
 from grader.diagnose import diagnose, exception_diagnosis
 from grader.reference import job_cases, reference_traces, stepper_for
 from grader.report import Diagnosis, GradeReport
-from grader.spec import Exercise
+from grader.sandbox import RawRun, TraceReady
+from grader.spec import Exercise, Limits
+from grader.tracecheck import trace_problem
 
 logger = logging.getLogger(__name__)
 
-Runner = Callable[[dict[str, Any], float, int], sandbox.RawRun]
 SERIES_VALUES_PER_PARAMETER = 3
+FORBIDDEN_ERRNOS = {errno.EPERM, errno.EACCES, errno.EROFS}
+FORBIDDEN_HINT = "Submissions may not start processes, open network connections, signal other processes or write outside their temporary folder."
 
 
-def grade_submission(exercise: Exercise, source: str | bytes, run: Runner = sandbox.run_harness) -> GradeReport:
+# Threads that wait on sandboxed runs (they block on pipes, not on the CPU), so that the
+# reference work overlaps the run. Shared: starting a thread per submission costs milliseconds
+# on a busy machine.
+_RUNS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="gradelab-run")
+
+
+class Runner(Protocol):
+    """Runs a submission's jobs in the sandbox: a `sandbox.Worker` or a `pool.WorkerPool`."""
+
+    def run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun: ...
+
+
+def grade_submission(exercise: Exercise, source: str | bytes, runner: Runner) -> GradeReport:
     started = time.perf_counter()
     try:
-        report = _grade(exercise, source, run)
+        report = _grade(exercise, source, runner)
     except Exception:
         logger.exception("grader fault on exercise %s", exercise.slug)
         report = _unrun(exercise, "internal_error", "The grader failed on this submission. This is not your code's fault; your submission is kept and can be graded again.")
     return report.with_timing((time.perf_counter() - started) * 1000)
 
 
-def build_job(exercise: Exercise, source: str) -> dict[str, Any]:
-    return {
+def build_jobs(exercise: Exercise, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The jobs for the harness: the visible cases, then the hidden ones, same source and contract."""
+    cases = job_cases(exercise)
+    job = {
         "source": source,
         "driver": exercise.driver,
         "functions": {name: list(args) for name, args in exercise.functions.items()},
         "parameters": {name: list(shape) for name, shape in exercise.parameters.items()},
-        "cases": job_cases(exercise),
     }
+    return {**job, "cases": [c for c in cases if not c["hidden"]]}, {**job, "cases": [c for c in cases if c["hidden"]]}
 
 
 def decode_source(exercise: Exercise, source: str | bytes) -> tuple[str | None, GradeReport | None]:
@@ -64,46 +85,138 @@ def decode_source(exercise: Exercise, source: str | bytes) -> tuple[str | None, 
         return None, _unrun(exercise, "syntax_error", message)
 
 
-def _grade(exercise: Exercise, source: str | bytes, run: Runner) -> GradeReport:
+def _grade(exercise: Exercise, source: str | bytes, runner: Runner) -> GradeReport:
     text, refusal = decode_source(exercise, source)
     if refusal is not None:
         return refusal
     assert text is not None
-    job = build_job(exercise, text)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        child = pool.submit(run, job, exercise.limits.timeout_s, exercise.limits.max_output_bytes)
-        traces = reference_traces(exercise)  # overlaps with the child's start-up
-        stepper = stepper_for(exercise)
-        raw = child.result()
-    return _judge(exercise, job, raw, traces, CaseJudge(stepper, exercise.tolerances["step"], exercise.tolerances["prediction"]))
+    visible_job, hidden_job = build_jobs(exercise, text)
+    jobs = [visible_job, hidden_job] if hidden_job["cases"] else [visible_job]
+    ready: list[Future[dict[str, Any]]] = [Future() for _ in jobs]
+
+    def on_trace(index: int, trace: dict[str, Any]) -> None:
+        if not ready[index].done():  # a pool may run the jobs again on a fresh worker
+            ready[index].set_result(trace)
+
+    child = _RUNS.submit(runner.run, jobs, exercise.limits, on_trace)
+    traces = reference_traces(exercise)  # overlaps with the child's run
+    judge = CaseJudge(stepper_for(exercise), exercise.tolerances["step"], exercise.tolerances["prediction"])
+    early = _judge_as_traces_arrive(child, ready, jobs, traces, judge)
+    raw = child.result()
+    judged = {index: analyses for index, (trace, analyses) in early.items() if trace is raw.traces[index]}
+    failure = _unjudgeable(exercise, visible_job, raw, raw.traces[0], checked=bool(judged.get(0)))
+    if failure is not None:
+        return failure
+    visible = raw.traces[0]
+    assert visible is not None
+    trace = visible
+    if len(jobs) == 2 and _loaded(visible):
+        hidden = raw.traces[1]
+        failure = _unjudgeable(exercise, hidden_job, raw, hidden, checked=bool(judged.get(1)))
+        if failure is not None:
+            return failure
+        assert hidden is not None
+        if not _loaded(hidden):
+            return _unrun(exercise, "crashed", "Your code loaded for the visible cases but failed when it was loaded again for the hidden cases.", **_output(raw))
+        trace = {**visible, "cases": visible["cases"] + hidden["cases"]}
+    analyses = {name: analysis for by_name in judged.values() for name, analysis in by_name.items()}
+    return _judge(exercise, {**visible_job, "cases": visible_job["cases"] + hidden_job["cases"]}, raw, trace, traces, judge, analyses)
 
 
-def _judge(exercise: Exercise, job: dict[str, Any], raw: sandbox.RawRun, traces: dict[str, Any], judge: CaseJudge) -> GradeReport:
-    output = {"stdout": raw.stdout, "stdout_truncated": raw.stdout_truncated}
+def _judge_as_traces_arrive(
+    child: Future[RawRun], ready: list[Future[dict[str, Any]]], jobs: list[dict[str, Any]], traces: dict[str, Any], judge: CaseJudge
+) -> dict[int, tuple[dict[str, Any], dict[str, CaseAnalysis]]]:
+    """Judge each job's trace as soon as the runner hands it over, while the rest still runs.
+
+    What comes back is (trace, analyses by case) per job; the child's final status may still
+    void it (a timeout in the hidden cases, say), and empty analyses mean "judge it later".
+    """
+    judged: dict[int, tuple[dict[str, Any], dict[str, CaseAnalysis]]] = {}
+    while not child.done() and len(judged) < len(jobs):
+        wait([child, *(ready[i] for i in range(len(jobs)) if i not in judged)], return_when=FIRST_COMPLETED)
+        for index in range(len(jobs)):
+            if index not in judged and ready[index].done():
+                trace = ready[index].result()
+                judged[index] = (trace, _judged_early(trace, jobs[index], traces, judge))
+    return judged
+
+
+def _judged_early(trace: dict[str, Any], job: dict[str, Any], traces: dict[str, Any], judge: CaseJudge) -> dict[str, CaseAnalysis]:
+    """The cases of one job's trace, judged; empty when the trace cannot be judged as it is."""
+    if trace_problem(trace, job) is not None or not _loaded(trace):
+        return {}
+    cases = {case["name"]: case for case in job["cases"]}
+    return {t["name"]: judge.analyse(cases[t["name"]], t, traces[t["name"]], stop_early=cases[t["name"]]["hidden"]) for t in trace["cases"]}
+
+
+def warm_up(exercises: Iterable[Exercise]) -> None:
+    """Prepare a long-lived grading process: reference traces and steppers, then a frozen heap.
+
+    With torch imported, a full garbage collection walks hundreds of thousands of objects and
+    costs tens of milliseconds; frozen, they are never walked again, and grading latency loses
+    its spikes. Call it once, after the imports and before serving.
+    """
+    for exercise in exercises:
+        reference_traces(exercise)
+        stepper_for(exercise)
+    gc.collect()
+    gc.freeze()
+
+
+def _loaded(trace: dict[str, Any]) -> bool:
+    return bool(trace["load"]["ok"]) and not trace["contract"]
+
+
+def _output(raw: RawRun) -> dict[str, Any]:
+    return {"stdout": raw.stdout, "stdout_truncated": raw.stdout_truncated}
+
+
+def _unjudgeable(exercise: Exercise, job: dict[str, Any], raw: RawRun, trace: dict[str, Any] | None, checked: bool = False) -> GradeReport | None:
+    """The report for a run that left nothing to judge of this job; None when `trace` can be judged.
+
+    `checked`: the trace already passed `trace_problem`.
+    """
+    output = _output(raw)
+    limits = exercise.limits
     if raw.status == "timeout":
-        return _unrun(exercise, "timeout", f"Your code did not finish within {exercise.limits.timeout_s:g} s: look for an endless loop.", **output)
+        return _unrun(exercise, "timeout", f"Your code did not finish within {limits.timeout_s:g} s: look for an endless loop.", **output)
+    if raw.status == "cpu_time":
+        return _unrun(exercise, "timeout", f"Your code used more than {limits.cpu_s:g} s of CPU time: look for an endless loop.", **output)
     if raw.status == "output_limit":
-        limit_kb = exercise.limits.max_output_bytes // 1024
-        return _unrun(exercise, "output_limit", f"Your code printed more than {limit_kb} KB, so it was stopped. Print less.", **output)
-    trace = raw.trace
+        return _unrun(exercise, "output_limit", f"Your code printed more than {limits.max_output_bytes // 1024} KB, so it was stopped. Print less.", **output)
+    if raw.status == "worker_lost":
+        return _unrun(exercise, "crashed", "The sandbox running your code stopped before grading finished. Your submission is kept and can be graded again.", **output)
     if trace is None:
         return _unrun(exercise, "crashed", _death_message(raw.exit_code), **output)
+    problem = None if checked else trace_problem(trace, job)
+    if problem is not None:
+        logger.warning("refused a malformed trace for %s: %s", exercise.slug, problem)
+        message = "The grader received a malformed result from your program's process, so it cannot be graded. Code that writes to the grader's own channels is not allowed."
+        return _unrun(exercise, "forbidden", message, **output)
+    return None
+
+
+def _judge(
+    exercise: Exercise, job: dict[str, Any], raw: RawRun, trace: dict[str, Any], traces: dict[str, Any], judge: CaseJudge, judged: dict[str, CaseAnalysis]
+) -> GradeReport:
+    output = _output(raw)
     if not trace["load"]["ok"]:
         return _load_failure(exercise, trace["load"], output)
     if trace["contract"]:
         message = " ".join(contract_message(problem) for problem in trace["contract"])
         return _unrun(exercise, "contract_error", message, **output)
     cases = {case["name"]: case for case in job["cases"]}
-    analyses = [judge.analyse(cases[t["name"]], t, traces[t["name"]], stop_early=cases[t["name"]]["hidden"]) for t in trace["cases"]]
+    analyses = [judged.get(t["name"]) or judge.analyse(cases[t["name"]], t, traces[t["name"]], stop_early=cases[t["name"]]["hidden"]) for t in trace["cases"]]
     visible = [a for a in analyses if not a.hidden]
     checks = run_checks(exercise, Evidence(visible, [a for a in analyses if a.hidden]))
     visible_lr = visible[0].case["lr"] if visible else None
     diagnoses = diagnose(analyses, exercise.tolerances["step"], visible_lr)
-    error = next((_student_error(a) for a in analyses if a.student["error"]), None)
+    failing = next((a for a in analyses if a.student["error"]), None)
+    error = _student_error(failing) if failing else None
     report = GradeReport(
         exercise=exercise.slug,
         exercise_version=exercise.version,
-        outcome="crashed" if error else "ok",
+        outcome=error_outcome(failing.student["error"]) if failing else "ok",
         checks=checks,
         diagnoses=tuple(diagnoses),
         error=error,
@@ -111,7 +224,16 @@ def _judge(exercise: Exercise, job: dict[str, Any], raw: sandbox.RawRun, traces:
         series=_series(visible[0]) if visible else {},
         **output,
     )
-    return _with_summary(report)
+    return _with_summary(report, exercise.limits)
+
+
+def error_outcome(error: dict[str, Any]) -> str:
+    """An exception is a crash, unless it is the sandbox's memory limit or one of its refusals."""
+    if error["type"] == "MemoryError" or "can't allocate memory" in (error.get("message") or ""):
+        return "memory_limit"
+    if error["type"] == "PermissionError" or error.get("errno") in FORBIDDEN_ERRNOS:
+        return "forbidden"
+    return "crashed"
 
 
 def _unrun(exercise: Exercise, outcome: str, message: str, diagnoses: tuple[Diagnosis, ...] = (), error: dict[str, Any] | None = None, **output: Any) -> GradeReport:
@@ -135,8 +257,17 @@ def _load_failure(exercise: Exercise, load: dict[str, Any], output: dict[str, An
         message = f"Python cannot read your file: {load['type']} at {where}{caret}: {load['message']}."
         return _unrun(exercise, "syntax_error", message, error=error, **output)
     diagnosis = exception_diagnosis(load)
+    outcome = error_outcome(load)
     message = f"Your file raised {load['type']} while it was loaded, at {where}: {load['message']}"
-    return _unrun(exercise, "crashed", message, diagnoses=(diagnosis,), error=error, **output)
+    if outcome != "crashed":
+        message = f"{_limit_message(outcome, exercise.limits)} {message}"
+    return _unrun(exercise, outcome, message, diagnoses=(diagnosis,), error=error, **output)
+
+
+def _limit_message(outcome: str, limits: Limits) -> str:
+    if outcome == "memory_limit":
+        return f"Your code ran out of memory: a submission may use {limits.memory_mb} MB."
+    return f"Your code tried something the sandbox does not allow. {FORBIDDEN_HINT}"
 
 
 def contract_message(problem: dict[str, Any]) -> str:
@@ -204,12 +335,14 @@ def _series(analysis: CaseAnalysis) -> dict[str, Any]:
     return {"case": analysis.name, "student": series_of(analysis.student["steps"]), "reference": series_of(analysis.reference["steps"])}
 
 
-def _with_summary(report: GradeReport) -> GradeReport:
+def _with_summary(report: GradeReport, limits: Limits) -> GradeReport:
     if report.error:
         error = report.error
         where = f" at line {error['line']}" if error.get("line") else f" during {error['phase']}()"
         when = f" (step {error['step']})" if error.get("step") else ""
         message = f"Your code raised {error['type']}{where}{when}."
+        if report.outcome != "crashed":
+            message = f"{_limit_message(report.outcome, limits)} {message}"
     elif report.is_full_score:
         message = "Every check passes."
     else:

@@ -5,9 +5,10 @@ self-contained (standard library and torch, no other grader module), is handed i
 expected values, and returns numbers and facts, never a verdict: whatever a submission does to
 this process, the judging happens in the parent (`grader.compare`, `grader.diagnose`).
 
-Run as a script: `python -I harness.py FD` reads a JSON job on stdin and writes the trace as
-one frame, tagged with the job's nonce, to file descriptor FD. The trusted side imports
-`run_case` to drive the reference solution through the very same loop.
+In the sandbox, the fork server (`grader.forkserver`) calls `serve` in a fresh child per
+submission: it reads JSON jobs on stdin (the visible cases, then the hidden ones) and writes each
+trace as one frame, tagged with its job's nonce, to the result descriptor. The trusted side
+imports `run_case` to drive the reference solution through the very same loop.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ import os
 import sys
 import traceback
 import types
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -29,6 +29,7 @@ TRACE_FORMAT = 1
 SUBMISSION_FILENAME = "submission.py"
 MAX_RECORDED_VALUES = 4096
 MAX_MESSAGE_CHARS = 2000
+MAX_NAME_CHARS = 200
 
 
 class StopCase(Exception):
@@ -40,24 +41,41 @@ class StopCase(Exception):
 
 
 def describe(value: Any) -> dict[str, Any]:
-    """Plain, JSON-ready facts about whatever student code handed back."""
+    """Plain, JSON-ready facts about whatever student code handed back.
+
+    Called several times per training step, so it avoids building new tensors: `tolist` reads
+    a tensor that requires grad without touching the graph, and float32 values are exact as
+    Python floats.
+    """
     if isinstance(value, torch.Tensor):
-        plain = value.detach()
-        values = [] if plain.is_complex() else plain.reshape(-1)[:MAX_RECORDED_VALUES].to(torch.float64).tolist()
+        grad_fn = value.grad_fn
         return {
             "kind": "tensor",
-            "shape": list(plain.shape),
-            "dtype": str(plain.dtype).removeprefix("torch."),
-            "values": values,
+            "shape": list(value.shape),
+            "dtype": str(value.dtype).removeprefix("torch."),
+            "values": [] if value.is_complex() else _flat_values(value),
             "requires_grad": bool(value.requires_grad),
             "is_leaf": bool(value.is_leaf),
-            "grad_fn": type(value.grad_fn).__name__ if value.grad_fn is not None else None,
+            "grad_fn": type(grad_fn).__name__ if grad_fn is not None else None,
         }
     if value is None:
         return {"kind": "none"}
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return {"kind": "number", "type": type(value).__name__, "shape": [], "values": [float(value)]}
-    return {"kind": "other", "type": type(value).__name__}
+        return {"kind": "number", "type": _type_name(value), "shape": [], "values": [float(value)]}
+    return {"kind": "other", "type": _type_name(value)}
+
+
+def _flat_values(tensor: torch.Tensor) -> list[Any]:
+    if tensor.dtype == torch.bool:
+        tensor = tensor.detach().to(torch.float64)  # JSON numbers, not true/false
+    if tensor.numel() > MAX_RECORDED_VALUES:
+        return tensor.detach().reshape(-1)[:MAX_RECORDED_VALUES].tolist()
+    values = tensor.tolist()
+    if tensor.dim() == 0:
+        return [values]
+    for _ in range(tensor.dim() - 1):
+        values = [item for row in values for item in row]
+    return values
 
 
 def install_parameters(module: types.ModuleType, init: dict[str, dict[str, Any]]) -> None:
@@ -68,12 +86,15 @@ def install_parameters(module: types.ModuleType, init: dict[str, dict[str, Any]]
 
 
 def gradient_of(module: types.ModuleType, name: str) -> Any:
+    """The parameter's `.grad`, read the way autograd fills it.
+
+    A non-leaf has no `.grad` unless it retains it (reading it anyway only warns and gives
+    None): the trace records None and the parent diagnoses the lost leaf.
+    """
     parameter = getattr(module, name, None)
-    if not isinstance(parameter, torch.Tensor):
+    if not isinstance(parameter, torch.Tensor) or not (parameter.is_leaf or parameter.retains_grad):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # .grad of a non-leaf warns; the trace records it instead
-        return parameter.grad
+    return parameter.grad
 
 
 def training_samples(case: dict[str, Any]) -> list[tuple[Any, Any]]:
@@ -163,12 +184,17 @@ def error_record(error: BaseException, source_lines: list[str], phase: str, step
     return {
         "phase": phase,
         "step": step,
-        "type": type(error).__name__,
+        "type": _type_name(error),
         "message": _safe_str(error)[:MAX_MESSAGE_CHARS],
         "line": line,
-        "function": frames[-1].name if frames else None,
-        "text": text,
+        "function": frames[-1].name[:MAX_NAME_CHARS] if frames else None,
+        "text": text[:MAX_MESSAGE_CHARS] if text else None,
+        "errno": error.errno if isinstance(error, OSError) and isinstance(error.errno, int) else None,
     }
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__[:MAX_NAME_CHARS]
 
 
 def _safe_str(error: BaseException) -> str:
@@ -202,17 +228,17 @@ def contract_problems(module: types.ModuleType, functions: dict[str, list[str]],
         if function is None:
             problems.append({"kind": "missing_function", "name": name, "args": args})
         elif not callable(function):
-            problems.append({"kind": "not_callable", "name": name, "type": type(function).__name__})
+            problems.append({"kind": "not_callable", "name": name, "type": _type_name(function)})
         elif not _accepts(function, len(args)):
             code = getattr(function, "__code__", None)
             problems.append(
-                {"kind": "signature", "name": name, "args": args, "actual": _signature_text(function), "line": code.co_firstlineno if code else None}
+                {"kind": "signature", "name": name, "args": args, "actual": _signature_text(function)[:MAX_MESSAGE_CHARS], "line": code.co_firstlineno if code else None}
             )
     for name in parameters:
         if not hasattr(module, name):
             problems.append({"kind": "missing_parameter", "name": name})
         elif not isinstance(getattr(module, name), torch.Tensor):
-            problems.append({"kind": "parameter_type", "name": name, "type": type(getattr(module, name)).__name__})
+            problems.append({"kind": "parameter_type", "name": name, "type": _type_name(getattr(module, name))})
     return problems
 
 
@@ -274,16 +300,20 @@ def write_frame(fd: int, nonce: str, trace: dict[str, Any]) -> None:
         data = data[written:]
 
 
-def main() -> None:
-    result_fd = int(sys.argv[1])
-    job = json.loads(sys.stdin.buffer.read())
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    trace = run_job(job)
-    silence_output()
-    write_frame(result_fd, job["nonce"], trace)
-    os._exit(0)  # no student atexit handler or thread gets to run after the trace is out
+def serve(result_fd: int) -> None:
+    """Run the jobs that arrive on stdin in turn, send each trace, and end without cleanup.
+
+    After the first job, output goes to /dev/null: the grader sends the next job (the hidden
+    cases) only once it has the first trace and has stopped reading this process's output.
+    """
+    for job in read_jobs(sys.stdin.buffer):
+        trace = run_job(job)
+        silence_output()
+        write_frame(result_fd, job["nonce"], trace)
+    os._exit(0)  # no student atexit handler or thread gets to run after the traces are out
 
 
-if __name__ == "__main__":
-    main()
+def read_jobs(stream: Any) -> Iterator[dict[str, Any]]:
+    """Jobs framed as `<length>\\n<json>`, until the grader closes the stream."""
+    while header := stream.readline():
+        yield json.loads(stream.read(int(header)))

@@ -1,181 +1,506 @@
-"""Runs the harness on one job in a separate process and brings back its raw trace.
+"""Runs student code in a sandboxed, warm worker and brings back its raw trace.
 
-The contract with untrusted code, as far as this module enforces it today:
+A `Worker` is one fork server (`grader.forkserver`) in a bubblewrap sandbox: its own PID,
+network, IPC and UTS namespaces, a root filesystem that holds only the Python runtime, the
+installed packages (read-only) and the three files of the harness, a private `/tmp`, and no
+environment but what is set here. It runs as the unprivileged uid 65534 when the grader runs as
+root, and as the grader's own uid in a user namespace otherwise; it dies with the grader. The
+exercises, reference solutions, hidden cases, database, instance folder and other submissions
+are simply not in its view.
 
-- The submission runs in a child Python process (`python -I harness.py`), never in the grader.
-- Its inputs are the job on stdin (source, contract, case inputs); expected values never go in.
-- Its environment is rebuilt from nothing: no secret of the parent's environment reaches it.
-- It starts in an empty temporary working directory that is deleted afterwards.
-- It gets `timeout_s` of wall time; then its whole process group is killed (outcome `timeout`).
-- Its stdout and stderr are captured together, up to `max_output_bytes`; past that it is killed
-  (outcome `output_limit`) and the output is kept truncated.
-- Its result comes back over a separate pipe as a frame tagged with a per-run nonce, so printing
-  a fake result on stdout changes nothing; no frame means the process died (`crashed`).
-- What comes back is raw numbers, never a verdict: the comparison happens in the parent.
+The worker imports torch once and forks a fresh, confined child per submission (`grader.confine`:
+rlimits and seccomp). Talking to it, this module enforces what must not depend on the
+sandbox's cooperation: jobs go in on a pipe, output is capped (the child is killed past the
+cap), results come back on their own pipe as frames tagged with a per-job nonce, and a
+backstop deadline kills the whole worker if the fork server itself stops answering. What
+comes back is raw numbers, never a verdict: the comparison happens in the trusted process.
 
-Namespaces, read-only filesystem views, resource limits and warm workers are the hardened sandbox
-(issue 3); they slot in behind `run_harness` without changing what it returns.
+`unsafe=True` runs the same fork server without bubblewrap, for a user grading their own code
+where no sandbox can start (`gradelab grade --unsafe-no-sandbox`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import platform
 import secrets
 import selectors
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-HARNESS_PATH = Path(__file__).resolve().parent / "harness.py"
+from grader.spec import Limits
+
+GRADER_DIR = Path(__file__).resolve().parent
+SANDBOX_FILES = ("forkserver.py", "harness.py", "confine.py")
+SANDBOX_HOME = "/gradelab"
+SANDBOX_UID = 65534  # nobody
+SCRATCH_BYTES = 64 * 1024 * 1024
 MAX_TRACE_BYTES = 64 * 1024 * 1024
-PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
+READY_TIMEOUT_S = 120.0
+BACKSTOP_S = 5.0  # past the child's own wall limit, the fork server itself is presumed stuck
+PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+LIBRARY_FOLDERS = ("/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+TraceReady = Callable[[int, dict[str, Any]], None]  # (job index, its final trace)
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot be used: a fault of this machine or of the grader, never of a student."""
 
 
 @dataclass(frozen=True)
 class RawRun:
-    """What came back from one child: how it ended, its trace if any, and its output."""
+    """What came back from one child: how it ended, a trace per job (None where missing), and
+    the output of the first job (the output of the others is never read)."""
 
-    status: str  # "finished", "timeout", "output_limit", "died"
-    trace: dict[str, Any] | None
+    status: str  # "finished", "timeout", "cpu_time", "output_limit", "died", "worker_lost"
+    traces: tuple[dict[str, Any] | None, ...]
     stdout: str
     stdout_truncated: bool
     exit_code: int | None
     duration_ms: float
+    cpu_s: float | None = None
 
 
-def child_environment(home: str) -> dict[str, str]:
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
-    env.update({key: os.environ[key] for key in PASSED_ENVIRONMENT if key in os.environ})
-    return env
+@dataclass(frozen=True)
+class _Channels:
+    """The three pipes of one child, as seen from the grader."""
+
+    job: int
+    output: int
+    result: int
 
 
-class HarnessProcess:
-    """One child harness, started before its job exists.
+@functools.cache
+def sandbox_problem() -> str | None:
+    """Why a bubblewrap sandbox cannot start on this machine, or None when it can."""
+    if sys.platform != "linux":
+        return f"the sandbox needs Linux namespaces, and this is {platform.system()}"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed (Debian/Ubuntu: `apt-get install bubblewrap`)"
+    trial = subprocess.run([*bwrap_arguments(), sys.executable, "-I", "-S", "-c", "pass"], capture_output=True, text=True, umask=0o022)
+    if trial.returncode != 0:
+        return f"bubblewrap cannot create its namespaces here: {trial.stderr.strip() or trial.returncode}"
+    return None
 
-    The child imports torch first and only then reads its job from stdin, so a caller that
-    spawns it early (the CLI does, before importing torch itself) overlaps the two imports of
-    about 1.3 s each. A process runs one job; `close` is safe to call more than once.
+
+def bwrap_arguments() -> list[str]:
+    """The bubblewrap command line up to the program to run."""
+    arguments = [shutil.which("bwrap") or "bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    arguments += ["--die-with-parent", "--new-session", "--clearenv"]
+    if os.geteuid() != 0:
+        arguments += ["--unshare-user", "--disable-userns"]
+    arguments += ["--proc", "/proc", "--dev", "/dev"]
+    for name in LIBRARY_FOLDERS:  # the shared libraries, and nothing else of /usr but...
+        if os.path.islink(name):
+            arguments += ["--symlink", os.readlink(name), name]
+        elif os.path.isdir(name):
+            arguments += _directories_to(name) + ["--ro-bind", name, name]
+    for program in _programs():  # ...the few programs the sandbox's own start-up runs
+        arguments += _directories_to(program) + ["--ro-bind", os.path.realpath(program), program]
+    arguments += ["--size", str(SCRATCH_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]
+    arguments += ["--perms", "0755", "--dir", "/etc", "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    for root in python_roots():
+        arguments += _directories_to(root) + ["--ro-bind", root, root]
+    arguments += ["--perms", "0755", "--dir", SANDBOX_HOME]
+    for name in SANDBOX_FILES:
+        arguments += ["--ro-bind", str(GRADER_DIR / name), f"{SANDBOX_HOME}/{name}"]
+    for key, value in _environment("/tmp").items():
+        arguments += ["--setenv", key, value]
+    # bubblewrap's own root and /dev are writable tmpfs mounts, owned by the sandbox's user in a
+    # user namespace: read-only, so that only /tmp (emptied after every child) takes a write.
+    arguments += ["--remount-ro", "/", "--remount-ro", "/dev"]
+    return arguments + ["--chdir", "/tmp"]
+
+
+def _programs() -> list[str]:
+    """ldconfig, which ctypes runs to find libseccomp; setpriv, when it must drop root."""
+    programs = ["/sbin/ldconfig"]
+    if os.geteuid() == 0:
+        programs.append(shutil.which("setpriv") or "/usr/bin/setpriv")
+    executable = os.path.realpath(sys.executable)
+    if not any(executable.startswith(root + "/") for root in python_roots()):
+        programs.append(executable)  # an interpreter from the system's own /usr/bin
+    return programs
+
+
+def python_roots() -> list[str]:
+    """The interpreter's installation and the virtual environment, if any, outside /usr."""
+    roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}
+    return sorted(root for root in roots if not root.startswith("/usr/") and root != "/usr")
+
+
+def _directories_to(path: str) -> list[str]:
+    """bubblewrap makes missing parents 0700; the unprivileged uid must be able to walk them."""
+    parents = [str(parent) for parent in reversed(Path(path).parents) if str(parent) != "/"]
+    return [argument for parent in parents for argument in ("--perms", "0755", "--dir", parent)]
+
+
+def _environment(home: str) -> dict[str, str]:
+    environment = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    environment.update({key: os.environ[key] for key in PASSED_ENVIRONMENT if key in os.environ})
+    return environment
+
+
+def _drop_to_sandbox_uid_command() -> list[str]:
+    """As root, bubblewrap keeps no user namespace: setpriv drops to nobody inside it."""
+    if os.geteuid() != 0:
+        return []
+    uid = str(SANDBOX_UID)
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+
+
+class Worker:
+    """One warm fork server. Start it early: importing torch takes a second or two.
+
+    `run` runs one child at a time and may be called again and again; after a run that killed
+    the worker, `alive` is False and the owner should start a new one. `close` is idempotent.
     """
 
-    def __init__(self) -> None:
-        self._workdir = tempfile.TemporaryDirectory(prefix="gradelab-")
-        self._read_fd, write_fd = os.pipe()
+    def __init__(self, unsafe: bool = False, warm_up: bool = True) -> None:
+        """`warm_up=False` skips loading what torch loads lazily (optimizers pull in
+        torch._dynamo, about a second): right for one grade, wrong for a long-lived worker."""
+        if not unsafe and (problem := sandbox_problem()) is not None:
+            raise SandboxError(f"cannot start the sandbox: {problem}")
+        self.unsafe = unsafe
+        self.warm_up = warm_up
+        self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._scratch = tempfile.TemporaryDirectory(prefix="gradelab-") if unsafe else None
+        self._log = tempfile.TemporaryFile()
         try:
-            self._child = subprocess.Popen(
-                [sys.executable, "-I", str(HARNESS_PATH), str(write_fd)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                pass_fds=(write_fd,),
-                cwd=self._workdir.name,
-                env=child_environment(self._workdir.name),
+            self._process = subprocess.Popen(
+                self._command(theirs.fileno()),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._log,
+                pass_fds=(theirs.fileno(),),
+                cwd=self._scratch.name if self._scratch else None,
+                env=_environment(self._scratch.name) if self._scratch else {},
                 start_new_session=True,
+                umask=0o022,
             )
         except BaseException:
-            os.close(self._read_fd)
-            self._workdir.cleanup()
+            self._release()
             raise
         finally:
-            os.close(write_fd)
+            theirs.close()
         self._closed = False
+        self._turn = threading.Lock()
+        self._info: dict[str, Any] | None = None
+        self.alive = True
 
-    def run(self, job: dict[str, Any], timeout_s: float, max_output_bytes: int) -> RawRun:
-        """Run the job to completion, timeout or death; never raises for anything the child does."""
-        nonce = secrets.token_hex(16)
-        payload = json.dumps({**job, "nonce": nonce}).encode()
+    def _command(self, control_fd: int) -> list[str]:
+        options = [] if self.warm_up else ["--no-warm-up"]
+        if self._scratch is not None:
+            return [sys.executable, "-I", str(GRADER_DIR / "forkserver.py"), str(control_fd), self._scratch.name, *options]
+        python = [sys.executable, "-I", f"{SANDBOX_HOME}/forkserver.py", str(control_fd), "/tmp", *options]
+        return [*bwrap_arguments(), *_drop_to_sandbox_uid_command(), *python]
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def processes(self) -> set[int]:
+        """Every live process of this worker: bubblewrap, the fork server and any child."""
+        children: dict[int, list[int]] = {}
+        for pid, parent in _parent_pids():
+            children.setdefault(parent, []).append(pid)
+        found, todo = {self.pid}, [self.pid]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                found.add(child)
+                todo.append(child)
+        return found
+
+    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> dict[str, Any]:
+        """Block until the fork server has imported torch; what it reported about itself."""
+        if self._info is None:
+            self._control.settimeout(timeout_s)
+            try:
+                message = self._control.recv(65536)
+            except (TimeoutError, OSError):
+                message = b""
+            finally:
+                self._control.settimeout(None)
+            if not message:
+                self.close()
+                raise SandboxError(f"the sandboxed worker did not start: {self.log_tail() or 'no output'}")
+            info = json.loads(message)
+            if not (info.get("seccomp") or self.unsafe):
+                self.close()
+                raise SandboxError("the sandboxed worker cannot load libseccomp (Debian: `apt-get install libseccomp2`)")
+            self._info = info
+        return self._info
+
+    def run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun:
+        """Run the jobs in one child, in turn; never raises for what the child does.
+
+        Only the first job's output is read. The next jobs (hidden cases) are sent once the
+        first trace is in and the output pipe is closed, so nothing they hold can be printed
+        where anyone reads it; `on_trace` gets that trace then, so the caller can judge it while
+        the rest runs. Callers in several threads take turns: one child at a time.
+        """
+        with self._turn:
+            return self._run(jobs, limits, on_trace)
+
+    def _run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None) -> RawRun:
+        self.wait_ready()
+        if not self.alive:
+            raise SandboxError("this worker is gone; start a new one")
+        nonces = [secrets.token_hex(16) for _ in jobs]
+        messages = [_job_message({**job, "nonce": nonce}) for job, nonce in zip(jobs, nonces)]
         started = time.perf_counter()
+        channels, theirs = _open_channels()
+        header = {"limits": self._child_limits(limits)}
         try:
-            status, output, truncated, frames = _collect(self._child, payload, self._read_fd, started + timeout_s, max_output_bytes)
+            socket.send_fds(self._control, [json.dumps(header).encode()], theirs)
+        except OSError:
+            self.alive = False
+            raise SandboxError(f"the worker stopped answering: {self.log_tail() or 'no output'}") from None
         finally:
-            self.close()
+            for fd in theirs:
+                os.close(fd)
+        exchange = _Exchange(self._control, channels, messages, nonces[0], limits.max_output_bytes, on_trace)
+        exchange.run(deadline=started + limits.timeout_s + BACKSTOP_S)
+        if exchange.reply is None:
+            self.close()  # stuck or killed: nothing more can be trusted from this worker
+        status = _status(exchange, limits)
+        frames = bytes(exchange.frames)
+        later = [parse_frame(frames, nonce) if status == "finished" else None for nonce in nonces[1:]]
         return RawRun(
             status=status,
-            trace=parse_frame(frames, nonce) if status == "finished" else None,
-            stdout=output.decode("utf-8", errors="replace"),
-            stdout_truncated=truncated,
-            exit_code=self._child.returncode,
+            traces=(exchange.first_trace if status == "finished" else None, *later),
+            stdout=bytes(exchange.output[: limits.max_output_bytes]).decode("utf-8", errors="replace"),
+            stdout_truncated=len(exchange.output) > limits.max_output_bytes,
+            exit_code=exchange.reply["exit_code"] if exchange.reply else None,
             duration_ms=(time.perf_counter() - started) * 1000,
+            cpu_s=exchange.reply["cpu_s"] if exchange.reply else None,
         )
+
+    def _child_limits(self, limits: Limits) -> dict[str, Any]:
+        chosen = asdict(limits)
+        chosen["wall_s"] = limits.timeout_s
+        chosen["seccomp"] = bool(self._info and self._info["seccomp"])  # required unless unsafe
+        return chosen
+
+    def log_tail(self, size: int = 2000) -> str:
+        """The end of what the worker wrote on stderr (its own faults, never student output)."""
+        try:
+            self._log.seek(0)
+            return self._log.read().decode("utf-8", errors="replace")[-size:].strip()
+        except (OSError, ValueError):
+            return ""
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        _kill_group(self._child)
-        os.close(self._read_fd)
-        self._workdir.cleanup()
+        self.alive = False
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._process.wait()
+        self._release()
+
+    def _release(self) -> None:
+        self._control.close()
+        self._log.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
-def run_harness(job: dict[str, Any], timeout_s: float, max_output_bytes: int) -> RawRun:
-    """Spawn a harness and run one job on it."""
-    return HarnessProcess().run(job, timeout_s, max_output_bytes)
+def _parent_pids() -> Iterator[tuple[int, int]]:
+    """(pid, parent pid) of every process in /proc."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        yield int(entry.name), int(stat.rsplit(")", 1)[1].split()[1])
 
 
-def _collect(child: subprocess.Popen[bytes], payload: bytes, read_fd: int, deadline: float, max_output_bytes: int) -> tuple[str, bytes, bool, bytes]:
-    """Feed the job and drain stdout and the result pipe together until both close."""
-    assert child.stdin is not None and child.stdout is not None
-    os.set_blocking(child.stdin.fileno(), False)
-    os.set_blocking(read_fd, False)
-    selector = selectors.DefaultSelector()
-    selector.register(child.stdin, selectors.EVENT_WRITE, "stdin")
-    selector.register(child.stdout, selectors.EVENT_READ, "stdout")
-    selector.register(read_fd, selectors.EVENT_READ, "result")
-    output, frames = bytearray(), bytearray()
-    pending = memoryview(payload)
-    status = "finished"
-    while selector.get_map():
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            status = "timeout"
-            break
-        for key, _ in selector.select(timeout=min(remaining, 0.5)):
-            if key.data == "stdin":
-                try:
-                    pending = pending[os.write(key.fd, pending) :]
-                except BrokenPipeError:
-                    pending = pending[len(pending) :]
-                if not pending:
-                    selector.unregister(key.fileobj)
-                    child.stdin.close()
-                continue
+def _job_message(job: dict[str, Any]) -> bytes:
+    body = json.dumps(job).encode()
+    return f"{len(body)}\n".encode() + body
+
+
+def _open_channels() -> tuple[_Channels, list[int]]:
+    """Pipes for one child: ours to write jobs and read output and results, theirs for it."""
+    job_r, job_w = os.pipe()
+    output_r, output_w = os.pipe()
+    result_r, result_w = os.pipe()
+    return _Channels(job=job_w, output=output_r, result=result_r), [job_r, output_w, result_w]
+
+
+class _Exchange:
+    """Feeds the jobs and drains output, results and the fork server's reply, all at once.
+
+    The first job goes in at once. The others wait for the first trace (the last frame with
+    its nonce so far; later ones are ignored): then the output still in the pipe is read, the
+    pipe is closed, and only then are they written and the job pipe closed.
+    """
+
+    def __init__(
+        self, control: socket.socket, channels: _Channels, messages: list[bytes], first_nonce: str, max_output_bytes: int, on_trace: TraceReady | None
+    ) -> None:
+        self.control = control
+        self.on_trace = on_trace
+        self.pending = memoryview(messages[0])
+        self.later = b"".join(messages[1:])
+        self.first_nonce = first_nonce
+        self.max_output_bytes = max_output_bytes
+        self.output = bytearray()
+        self.frames = bytearray()
+        self.first_trace: dict[str, Any] | None = None
+        self.reply: dict[str, Any] | None = None
+        self.worker_lost = False
+        self.flooded = False
+        self.overdue = False
+        self.streams = {channels.job: "job", channels.output: "output", channels.result: "result"}
+
+    def run(self, deadline: float) -> None:
+        selector = selectors.DefaultSelector()
+        for fd, name in self.streams.items():
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_WRITE if name == "job" else selectors.EVENT_READ, name)
+        selector.register(self.control, selectors.EVENT_READ, "control")
+        try:
+            while not self.worker_lost and (self.reply is None or {"output", "result"} & set(self.streams.values())):
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    self.overdue = True
+                    return
+                for key, _ in selector.select(timeout=min(remaining, 0.5)):
+                    self._handle(selector, key)
+        finally:
+            selector.close()
+            for fd in self.streams:
+                os.close(fd)
+            if self.first_trace is None:
+                self.first_trace = parse_frame(bytes(self.frames), self.first_nonce)
+
+    def _handle(self, selector: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
+        if key.data == "control":
+            try:
+                message = self.control.recv(65536)
+            except OSError:  # reset: the worker died with our kill request unread
+                message = b""
+            if not message:
+                self.worker_lost = True
+            elif self.reply is None:
+                self.reply = json.loads(message)
+        elif key.data == "job":
+            self._feed(selector, key.fd)
+        else:
             chunk = os.read(key.fd, 65536)
             if not chunk:
-                selector.unregister(key.fileobj)
-                continue
-            target = output if key.data == "stdout" else frames
-            target += chunk
-        if len(output) > max_output_bytes:
-            status = "output_limit"
-            break
-        if len(frames) > MAX_TRACE_BYTES:
-            status = "died"
-            break
-    selector.close()
-    if status == "finished":
+                self._finish(selector, key.fd)
+            elif key.data == "output":
+                self._take_output(chunk)
+            else:
+                self._take_frames(chunk)
+                if self.later and self.first_trace is None:
+                    self._maybe_cross_to_later_jobs(selector)
+
+    def _feed(self, selector: selectors.BaseSelector, fd: int) -> None:
         try:
-            child.wait(timeout=max(deadline - time.perf_counter(), 0.1))
-        except subprocess.TimeoutExpired:
-            status = "timeout"
-    truncated = len(output) > max_output_bytes
-    return status, bytes(output[:max_output_bytes]), truncated, bytes(frames)
+            self.pending = self.pending[os.write(fd, self.pending) :]
+        except BrokenPipeError:  # the child died before reading it all
+            self.pending = memoryview(b"")
+            self.later = b""
+        if self.pending:
+            return
+        if self.later and self.first_trace is None:
+            selector.unregister(fd)  # kept open, silent, until the first trace is in
+        else:
+            self._finish(selector, fd)
+
+    def _maybe_cross_to_later_jobs(self, selector: selectors.BaseSelector) -> None:
+        self.first_trace = parse_frame(bytes(self.frames), self.first_nonce)
+        if self.first_trace is None:
+            return
+        output = next((fd for fd, name in self.streams.items() if name == "output"), None)
+        if output is not None:
+            while chunk := _read_available(output):
+                self._take_output(chunk)
+            self._finish(selector, output)
+        job = next(fd for fd, name in self.streams.items() if name == "job")
+        self.pending, self.later = memoryview(bytes(self.pending) + self.later), b""
+        if job not in selector.get_map():
+            selector.register(job, selectors.EVENT_WRITE, "job")
+        if self.on_trace is not None:
+            self.on_trace(0, self.first_trace)
+
+    def _finish(self, selector: selectors.BaseSelector, fd: int) -> None:
+        selector.unregister(fd)
+        del self.streams[fd]
+        os.close(fd)
+
+    def _take_output(self, chunk: bytes) -> None:
+        room = self.max_output_bytes + 1 - len(self.output)
+        self.output += chunk[: max(room, 0)]
+        if room <= len(chunk) and not self.flooded:
+            self.flooded = True  # one byte past the cap is how `truncated` will know
+            self._ask_kill()
+
+    def _take_frames(self, chunk: bytes) -> None:
+        if len(self.frames) + len(chunk) > MAX_TRACE_BYTES:
+            if not self.flooded:
+                self.flooded = True
+                self._ask_kill()
+            return
+        self.frames += chunk
+
+    def _ask_kill(self) -> None:
+        try:
+            self.control.send(json.dumps({"kill": True}).encode())
+        except OSError:
+            self.worker_lost = True
 
 
-def _kill_group(child: subprocess.Popen[bytes]) -> None:
-    """Whatever the child left behind in its session goes with it."""
+def _status(exchange: _Exchange, limits: Limits) -> str:
+    reply = exchange.reply
+    if exchange.flooded and len(exchange.output) > limits.max_output_bytes:
+        return "output_limit"
+    if exchange.overdue or (reply is not None and reply["timed_out"]):
+        return "timeout"
+    if exchange.worker_lost:
+        return "worker_lost"
+    if reply is None or exchange.flooded:
+        return "died"
+    if reply["exit_code"] == -signal.SIGXCPU or (reply["exit_code"] == -signal.SIGKILL and reply["cpu_s"] >= limits.cpu_s):
+        return "cpu_time"
+    return "finished"
+
+
+def _read_available(fd: int) -> bytes:
+    """What the pipe holds right now; empty at its end or when it would block."""
     try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    child.wait()
-    for stream in (child.stdin, child.stdout):
-        if stream is not None and not stream.closed:
-            stream.close()
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return b""
 
 
 def parse_frame(frames: bytes, nonce: str) -> dict[str, Any] | None:

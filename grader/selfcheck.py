@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.grading import grade_submission
+from grader.grading import Runner, grade_submission
 from grader.report import GradeReport
 from grader.spec import Exercise
 
@@ -27,12 +27,12 @@ class SelfCheckRow:
     problem: str = ""
 
 
-def check_exercise(exercise: Exercise) -> list[SelfCheckRow]:
+def check_exercise(exercise: Exercise, runner: Runner) -> list[SelfCheckRow]:
     files: list[tuple[Path, str | None]] = [(exercise.reference_path, None)]
     files += [(f.path, None) for f in exercise.solutions()]
     files += [(f.path, f.label) for f in exercise.mistakes()]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        reports = list(pool.map(lambda item: grade_submission(exercise, item[0].read_bytes()), files))
+    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2)) as threads:
+        reports = list(threads.map(lambda item: grade_submission(exercise, item[0].read_bytes(), runner), files))
     return [_row(exercise, path, label, report) for (path, label), report in zip(files, reports)]
 
 

@@ -50,9 +50,20 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Limits:
+    """What a child running a submission may use (its visible and hidden cases, or one of them).
+
+    `memory_mb` is address space on top of the warm worker's own (torch included), so it reads
+    as "this much more than an empty submission". Processes are not a knob: the sandbox lets a
+    submission start none (threads only).
+    """
+
     timeout_s: float = 20.0
+    cpu_s: float = 10.0
+    memory_mb: int = 512
     max_output_bytes: int = 64 * 1024
     max_source_bytes: int = 256 * 1024
+    max_file_bytes: int = 1024 * 1024
+    open_files: int = 64
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from grader.pool import WorkerPool
 from grader.report import GradeReport
 from grader.spec import Exercise, load_catalog
 
@@ -29,11 +30,23 @@ def catalog() -> dict[str, Exercise]:
     return load_catalog(EXERCISES)
 
 
+@pytest.fixture(scope="session")
+def pool() -> Iterator[WorkerPool]:
+    """Two warm sandboxed workers per test process, as the platform would run them."""
+    from grader.sandbox import sandbox_problem
+
+    problem = sandbox_problem()
+    if problem is not None:
+        pytest.fail(f"the tests grade in the sandbox, which cannot start here: {problem} (`make setup` installs bubblewrap)")
+    with WorkerPool(2) as workers:
+        yield workers
+
+
 @pytest.fixture
-def grade(catalog: dict[str, Exercise]) -> Callable[[str, str | bytes], GradeReport]:
+def grade(catalog: dict[str, Exercise], pool: WorkerPool) -> Callable[[str, str | bytes], GradeReport]:
     from grader.grading import grade_submission
 
     def grade(slug: str, source: str | bytes) -> GradeReport:
-        return grade_submission(catalog[slug], source)
+        return grade_submission(catalog[slug], source, pool)
 
     return grade

@@ -42,7 +42,7 @@ def test_grader_never_imports_web_or_database_code():
 
 
 def test_harness_is_self_contained():
-    """It runs as a script inside the sandbox: standard library and torch only."""
+    """It shares a process with student code in the sandbox: standard library and torch only."""
     allowed = set(sys.stdlib_module_names) | {"torch", "__future__"}
     assert imported_modules(GRADER / "harness.py") <= allowed
 
@@ -55,3 +55,13 @@ def test_every_module_has_a_docstring():
     for path in GRADER.glob("*.py"):
         if path.name != "__init__.py" or path.read_text(encoding="utf-8").strip():
             assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), path.name
+
+
+def test_sandbox_side_modules_import_nothing_of_the_trusted_side():
+    """The fork server, harness and confinement are mounted alone into the sandbox."""
+    from grader.sandbox import SANDBOX_FILES
+
+    neighbours = {Path(name).stem for name in SANDBOX_FILES}
+    allowed = set(sys.stdlib_module_names) | {"torch", "pyseccomp", "__future__"} | neighbours
+    for name in SANDBOX_FILES:
+        assert imported_modules(GRADER / name) <= allowed, name

@@ -111,3 +111,26 @@ def test_check_exercises_fails_on_a_mislabelled_mistake(runner, tmp_path):
     result = runner.invoke(main, ["--exercises", str(tmp_path), "check-exercises"])
     assert result.exit_code == 1
     assert "FAIL: no no_update diagnosis" in result.output
+
+
+def gradelab_without_bubblewrap(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed command on a machine where `bwrap` cannot be found."""
+    empty = tmp_path / "empty-path"
+    empty.mkdir(exist_ok=True)
+    command = [str(Path(sys.executable).parent / "gradelab"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env={"PATH": str(empty), "HOME": str(tmp_path)})
+
+
+def test_grade_refuses_to_run_code_without_a_sandbox(tmp_path):
+    result = gradelab_without_bubblewrap(tmp_path, "grade", "linear", str(SEED_LINEAR))
+    assert result.returncode == 3
+    assert "refusing to run untrusted code: bubblewrap is not installed" in result.stderr
+    assert "--unsafe-no-sandbox" in result.stderr
+    assert "100/100" not in result.stdout
+
+
+def test_unsafe_no_sandbox_grades_your_own_code_with_a_warning(tmp_path):
+    result = gradelab_without_bubblewrap(tmp_path, "grade", "linear", str(SEED_LINEAR), "--unsafe-no-sandbox")
+    assert result.returncode == 0, result.stderr
+    assert "linear: 100/100 (ok)" in result.stdout
+    assert "unisolated" in result.stderr

@@ -2,30 +2,9 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
+from submissions import GOOD_LINEAR
 
-GOOD_LINEAR = textwrap.dedent(
-    """\
-    import torch
-
-    w = torch.tensor([1.0], requires_grad=True)
-
-
-    def forward(x):
-        return x * w
-
-
-    def loss(x, y):
-        return (forward(x) - y) ** 2
-
-
-    def update(lr):
-        w.data = w.data - lr * w.grad.data
-        w.grad.data.zero_()
-    """
-)
 
 
 def assert_no_harness_internals(text: str) -> None:
@@ -130,15 +109,6 @@ def test_exit_at_import_is_a_crash(grade):
     assert "exit code 0" in report.message
 
 
-def test_endless_loop_times_out(grade, catalog, monkeypatch):
-    from dataclasses import replace
-
-    from grader.grading import grade_submission
-
-    exercise = replace(catalog["linear"], limits=replace(catalog["linear"].limits, timeout_s=5.0))
-    report = grade_submission(exercise, GOOD_LINEAR.replace("return x * w", "while True:\n        pass"))
-    assert report.outcome == "timeout"
-    assert "5 s" in report.message
 
 
 def test_flood_of_output_is_cut(grade):
@@ -148,8 +118,13 @@ def test_flood_of_output_is_cut(grade):
     assert len(report.stdout) <= 64 * 1024
 
 
-def test_environment_secrets_do_not_reach_student_code(grade, monkeypatch):
+def test_environment_secrets_do_not_reach_student_code(catalog, monkeypatch):
+    from grader.grading import grade_submission
+    from grader.sandbox import Worker
+
     monkeypatch.setenv("GRADELAB_SECRET_KEY", "do-not-leak-4242")
-    report = grade("linear", "import os\nprint(sorted(os.environ.items()))\n" + GOOD_LINEAR)
+    with Worker() as worker:  # started after the secret is set
+        report = grade_submission(catalog["linear"], "import os\nprint(sorted(os.environ.items()))\n" + GOOD_LINEAR, worker)
     assert report.is_full_score
+    assert "HOME" in report.stdout
     assert "do-not-leak-4242" not in report.stdout

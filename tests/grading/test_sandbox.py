@@ -1,15 +1,35 @@
-"""The child process: started early, closed cleanly, and never able to hand back a forged frame."""
+"""The sandboxed worker itself: what its children see, what they keep, how it ends."""
 
 from __future__ import annotations
 
-from grader.sandbox import HarnessProcess, parse_frame
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.grading import build_jobs, grade_submission
+from grader.sandbox import Worker, python_roots, bwrap_arguments, parse_frame
+from grader.spec import Limits
+
+from submissions import GOOD_LINEAR
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_unused_child_is_reaped_on_close():
-    child = HarnessProcess()
-    child.close()
-    child.close()  # idempotent
-    assert child._child.returncode is not None  # killed and waited for: no zombie left
+def run_source(worker: Worker, catalog, source: str):
+    return worker.run(build_jobs(catalog["linear"], source)[:1], catalog["linear"].limits)
+
+
+@pytest.fixture(scope="module")
+def worker():
+    with Worker() as one:
+        yield one
 
 
 def test_frame_needs_the_nonce_and_the_right_length():
@@ -17,3 +37,131 @@ def test_frame_needs_the_nonce_and_the_right_length():
     assert parse_frame(b"\nxyz 2\n{}", "abc") is None  # another run's nonce
     assert parse_frame(b"\nabc 9\n{}", "abc") is None  # cut short
     assert parse_frame(b"\nabc 2\n{}\nabc 2\n[]", "abc") == {}  # a frame that is not an object is skipped
+
+
+def test_the_sandbox_view_holds_only_the_runtime(worker, catalog):
+    probe = textwrap.dedent(
+        """\
+        import os
+        print("uid", os.getuid(), "pid", os.getpid())
+        print("root", sorted(os.listdir("/")))
+        print("tmp", os.listdir("/tmp"))
+        print("exercises", os.path.exists(%r))
+        print("usr", sorted(os.listdir("/usr")))
+        print("usrbin", sorted(os.listdir("/usr/bin")) if os.path.isdir("/usr/bin") else [])
+        """
+        % str(ROOT / "exercises")
+    )
+    run = run_source(worker, catalog, probe + GOOD_LINEAR)
+    lines = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+    assert run.status == "finished" and run.traces[0]["load"]["ok"]
+    expected_uid = 65534 if os.geteuid() == 0 else os.geteuid()
+    assert lines["uid"].split()[0] == str(expected_uid)
+    assert int(lines["uid"].split()[2]) < 10  # its own PID namespace: the host's pids are out of sight
+    assert lines["exercises"] == "False"
+    top = set(eval(lines["root"]))  # a printed list of names
+    runtime_tops = {Path(root).parts[1] for root in python_roots()}  # where Python and the venv live: /root, /check...
+    assert top <= {"bin", "dev", "etc", "gradelab", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr"} | runtime_tops
+    assert "var" not in top and "sys" not in top
+    assert set(eval(lines["usr"])) <= {"bin", "lib", "lib32", "lib64", "libx32", "sbin"}  # no share, include, local
+    assert set(eval(lines["usrbin"])) <= {"setpriv", Path(os.path.realpath(sys.executable)).name}
+
+
+def test_files_left_by_one_submission_are_gone_for_the_next(worker, catalog):
+    listing = "import os\nprint(sorted(os.listdir('/tmp')))\n"
+    write = "open('/tmp/left-behind', 'w').write('secret')\nos.makedirs('/tmp/locked/deeper')\nos.chmod('/tmp/locked', 0)\n"
+    first = run_source(worker, catalog, listing + write + listing + GOOD_LINEAR)
+    assert first.status == "finished" and first.traces[0]["load"]["ok"]
+    before, during = first.stdout.splitlines()[:2]
+    assert "left-behind" in during
+    second = run_source(worker, catalog, listing + GOOD_LINEAR)
+    assert second.stdout.splitlines()[0] == before
+
+
+def test_state_of_one_submission_does_not_reach_the_next(worker, catalog):
+    patch = "import torch\ntorch.manual_seed = None\ntorch.tensor = lambda *a, **k: 1 / 0\n"
+    run_source(worker, catalog, patch + "w = 1\n")
+    report = grade_submission(catalog["linear"], GOOD_LINEAR, worker)
+    assert report.is_full_score
+
+
+def test_the_sandbox_dies_with_the_grader(tmp_path):
+    script = textwrap.dedent(
+        f"""\
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from grader.sandbox import Worker
+        worker = Worker()
+        worker.wait_ready()
+        print(*worker.processes(), flush=True)
+        time.sleep(600)
+        """
+    )
+    grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        sandbox = {int(pid) for pid in grader.stdout.readline().split()}
+        assert len(sandbox) >= 2  # bubblewrap and the fork server at least
+    finally:
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+        grader.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in sandbox):
+        time.sleep(0.05)
+    assert not [pid for pid in sandbox if Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+
+
+def test_a_worker_that_cannot_start_says_why(monkeypatch):
+    monkeypatch.setattr("grader.sandbox.sandbox_problem", lambda: None)  # past the up-front check (and its cache)
+    monkeypatch.setattr("grader.sandbox.GRADER_DIR", Path("/nonexistent"))
+    from grader.sandbox import SandboxError
+
+    with pytest.raises(SandboxError, match="did not start"):
+        Worker().wait_ready(timeout_s=30)
+
+
+def test_unsafe_mode_grades_without_bubblewrap(catalog):
+    with Worker(unsafe=True) as worker:
+        assert "bwrap" not in Path(f"/proc/{worker.pid}/cmdline").read_bytes().decode()
+        report = grade_submission(catalog["linear"], GOOD_LINEAR, worker)
+    assert report.is_full_score
+
+
+def test_bwrap_shares_no_namespace_with_the_host():
+    arguments = bwrap_arguments()
+    for namespace in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"):
+        assert namespace in arguments
+    assert "--die-with-parent" in arguments and "--clearenv" in arguments
+    assert "--share-net" not in arguments
+    bound = {arguments[i + 1] for i, a in enumerate(arguments) if a in ("--ro-bind", "--bind")}
+    assert not any(str(ROOT / "exercises") == path or path == str(ROOT) for path in bound)
+    assert "--bind" not in arguments  # nothing of the host is writable
+
+
+def test_worker_limits_reach_the_child(worker, catalog):
+    probe = "import resource\nprint(resource.getrlimit(resource.RLIMIT_NOFILE), resource.getrlimit(resource.RLIMIT_FSIZE))\n"
+    limits = Limits(open_files=32, max_file_bytes=4096)
+    run = worker.run(build_jobs(catalog["linear"], probe + GOOD_LINEAR)[:1], limits)
+    assert run.stdout.splitlines()[0] == "(32, 32) (4096, 4096)"
+
+
+def test_reply_reports_the_childs_cpu_time(worker, catalog):
+    run = run_source(worker, catalog, "x = sum(range(3_000_000))\n" + GOOD_LINEAR)
+    assert run.status == "finished"
+    assert run.cpu_s is not None and 0 < run.cpu_s < 10
+    json.dumps(run.traces)  # what came back is plain data
+
+
+def test_emptying_the_scratch_folder_keeps_mounted_runtime(tmp_path):
+    from grader.forkserver import empty_scratch
+
+    runtime = tmp_path / "clone" / ".venv"
+    (runtime / "lib").mkdir(parents=True)
+    (runtime / "lib" / "torch.py").write_text("kept")
+    (tmp_path / "clone" / "left.txt").write_text("student")
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "deep" / "er" / "file").write_text("student")
+    (tmp_path / "link").symlink_to(runtime)
+    (tmp_path / "deep").chmod(0)
+    empty_scratch(str(tmp_path), frozenset({str(runtime)}))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["clone", "clone/.venv", "clone/.venv/lib", "clone/.venv/lib/torch.py"]

@@ -1,0 +1,134 @@
+"""Grading time with warm sandboxed workers, side by side with a fresh process per submission.
+
+Both sides grade the same submissions through `grade_submission` in the bubblewrap sandbox,
+comparison included. Warm: a pool of workers that imported torch once and fork a child per
+submission (two at once when a second worker is idle).
+Naive: for each submission, a new sandboxed worker (so a new Python that imports torch) that is
+thrown away afterwards. The submissions cycle through every correct solution and labelled
+mistake of the exercise. Prints medians, p99, sustained throughput, the ratio, and the memory
+of a warm worker.
+
+    .venv/bin/python bench/grading.py [--exercise linear] [--submissions 200] [--naive 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader.grading import grade_submission, warm_up  # noqa: E402
+from grader.pool import WorkerPool  # noqa: E402
+from grader.sandbox import RawRun, TraceReady, Worker  # noqa: E402
+from grader.spec import Exercise, Limits, load_catalog  # noqa: E402
+
+
+def submissions_of(exercise: Exercise) -> list[bytes]:
+    return [labelled.path.read_bytes() for labelled in exercise.solutions() + exercise.mistakes()]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def timed_grades(exercise: Exercise, sources: list[bytes], make_runner: Any, count: int) -> list[float]:
+    """Milliseconds per submission, one submission at a time."""
+    timings = []
+    for source in itertools.islice(itertools.cycle(sources), count):
+        runner, close = make_runner()
+        started = time.perf_counter()
+        grade_submission(exercise, source, runner)
+        timings.append((time.perf_counter() - started) * 1000)
+        close()
+    return timings
+
+
+class CountingRunner:
+    """The pool, counting the CPU time its children report."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self.pool = pool
+        self.child_cpu_s: list[float] = []
+
+    def run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun:
+        run = self.pool.run(jobs, limits, on_trace)
+        self.child_cpu_s.append(run.cpu_s or 0.0)
+        return run
+
+
+def throughput(exercise: Exercise, sources: list[bytes], pool: WorkerPool, count: int, clients: int) -> tuple[float, float, float]:
+    """Graded submissions per second with `clients` threads submitting back to back, and the
+    CPU milliseconds per submission spent in the children and in this (the grading) process."""
+    batch = list(itertools.islice(itertools.cycle(sources), count))
+    runner = CountingRunner(pool)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(max_workers=clients) as threads:
+        list(threads.map(lambda source: grade_submission(exercise, source, runner), batch))
+    elapsed, grader_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+    return count / elapsed, statistics.mean(runner.child_cpu_s) * 1000, grader_cpu_s / count * 1000
+
+
+def worker_memory_kb(worker: Worker) -> tuple[int, int]:
+    """Resident and proportional set size of a worker's processes (bubblewrap included)."""
+    rss = pss = 0
+    for pid in worker.processes():
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        fields = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:] if line.endswith("kB")}
+        rss += fields.get("Rss", 0)
+        pss += fields.get("Pss", 0)
+    return rss, pss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--exercise", default="linear")
+    parser.add_argument("--submissions", type=int, default=200, help="warm submissions, one at a time")
+    parser.add_argument("--burst", type=int, default=300, help="submissions for the throughput run")
+    parser.add_argument("--naive", type=int, default=8, help="naive submissions (each imports torch)")
+    parser.add_argument("--workers", type=int, default=2)
+    options = parser.parse_args()
+
+    exercise = load_catalog(ROOT / "exercises")[options.exercise]
+    sources = submissions_of(exercise)
+    warm_up([exercise])
+    with WorkerPool(options.workers) as pool:
+        pool.wait_ready()
+        timed_grades(exercise, sources, lambda: (pool, lambda: None), len(sources))  # one round untimed
+        warm = timed_grades(exercise, sources, lambda: (pool, lambda: None), options.submissions)
+        rate, child_cpu_ms, grader_cpu_ms = throughput(exercise, sources, pool, options.burst, clients=2 * options.workers)
+        memory = [worker_memory_kb(worker) for worker in pool.workers()]
+
+    def fresh() -> tuple[Worker, Any]:
+        """The naive runner: every submission starts (and imports torch in) a worker of its own."""
+        worker = Worker()
+        return worker, worker.close
+
+    naive = timed_grades(exercise, sources, fresh, options.naive)
+
+    print(f"grading `{exercise.slug}`: {len(sources)} different submissions, cycled; {os.cpu_count()} cores")
+    print(f"{'':34} {'n':>5} {'p50':>9} {'p99':>9} {'max':>9}")
+    for name, timings in (("warm pool", warm), ("naive (fresh process each)", naive)):
+        print(f"{name:34} {len(timings):>5} {statistics.median(timings):>6.1f} ms {percentile(timings, 0.99):>6.1f} ms {max(timings):>6.1f} ms")
+    print(f"ratio naive / warm at p50: {statistics.median(naive) / statistics.median(warm):.1f}x")
+    print(f"sustained: {rate:.1f} graded submissions/s with {options.workers} workers ({options.burst} submissions, {2 * options.workers} clients)")
+    print(f"CPU per submission: {child_cpu_ms:.1f} ms in its sandboxed child, {grader_cpu_ms:.1f} ms in the grading process")
+    for index, (rss, pss) in enumerate(memory):
+        print(f"warm worker {index}: RSS {rss / 1024:.0f} MiB, PSS {pss / 1024:.0f} MiB (bubblewrap + fork server, idle)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""The warm worker in the sandbox: imports torch once, then forks a fresh child per submission.
+
+A child forked from this process starts with torch already imported, so a submission costs its
+own compute plus a fork instead of a 1-2 s `import torch`. Nothing one submission does reaches
+the next: its globals, monkeypatches and threads die with its child, its files are removed from
+the scratch folder after it, and the confinement (`grader.confine`) keeps it from touching this
+process. This module never sees a job's content: jobs travel on a pipe straight from the
+trusted grader to the child.
+
+Protocol on the control socket (SOCK_SEQPACKET, one JSON object per packet):
+  worker -> grader  {"ready": true, ...}            once, when torch is imported
+  grader -> worker  {"limits": {...}} + 3 fds       a child: its stdin (jobs), output, result pipe
+  grader -> worker  {"kill": true}                  stop the running child now (output flood)
+  worker -> grader  {"exit_code": ..., ...}         once that child is gone
+
+Run as `python -I forkserver.py CONTROL_FD SCRATCH_DIR [--no-warm-up]`; the standard library,
+torch and pyseccomp are all it imports besides its two neighbours.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import socket
+import sys
+import time
+from typing import Any, NoReturn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402  (the reason this process exists: every child inherits it)
+
+import confine  # noqa: E402
+import harness  # noqa: E402
+
+PR_SET_DUMPABLE = 4
+MAX_MESSAGE_BYTES = 65536
+CHILD_FAILED = 70  # exit code of a child that could not be set up (EX_SOFTWARE)
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    scratch = sys.argv[2]
+    mounts = mount_points(scratch)
+    _not_dumpable()
+    torch.set_num_threads(1)
+    if "--no-warm-up" not in sys.argv:  # a worker for a single grade skips it all
+        _warm_up()
+    control.send(json.dumps({"ready": True, "pid": os.getpid(), "torch": torch.__version__, "seccomp": confine.seccomp_available()}).encode())
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE_BYTES, 3)
+        except ConnectionError:
+            return
+        if not message:
+            return  # the grader closed the socket: this worker is done
+        request = json.loads(message)
+        if "limits" not in request or len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            continue  # a late "kill" for a child that already ended
+        control.send(json.dumps(_run_one(request["limits"], fds, control, scratch, mounts)).encode())
+
+
+def _warm_up() -> None:
+    """Pay once, here, for what torch loads lazily, so that no child pays it again.
+
+    An optimizer's first `step` imports torch._dynamo (about a second); losses and layers have
+    first-call costs of their own. Then the heap is frozen (a few hundred ms): torch's hundreds
+    of thousands of objects are never walked by a child's collector, and their pages, never
+    dirtied by it, stay shared with every child.
+    """
+    weight = torch.ones(2, requires_grad=True)
+    layer = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD([weight, *layer.parameters()], lr=0.1)
+    loss = torch.nn.MSELoss()(layer(weight), torch.zeros(1)) + torch.nn.functional.mse_loss(weight * 2, torch.ones(2))
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    gc.collect()
+    gc.freeze()
+
+
+def _run_one(limits: dict[str, Any], fds: list[int], control: socket.socket, scratch: str, mounts: frozenset[str]) -> dict[str, Any]:
+    pid = os.fork()
+    if pid == 0:
+        _child(limits, fds, scratch)
+    for fd in fds:
+        os.close(fd)
+    outcome = _supervise(pid, limits["wall_s"], control)
+    _restore_mode(scratch)
+    empty_scratch(scratch, mounts)
+    return outcome
+
+
+def _restore_mode(scratch: str) -> None:
+    """Where the child owns its scratch folder (a user namespace, unsafe mode) it may have
+    taken away everyone's rights on it; give them back. Elsewhere it is not ours to change."""
+    try:
+        os.chmod(scratch, 0o1777)
+    except PermissionError:
+        pass
+
+
+def _child(limits: dict[str, Any], fds: list[int], scratch: str) -> NoReturn:
+    """Become the submission's process: its pipes as fds 0-3, nothing else open, confined."""
+    try:
+        job_fd, output_fd, result_fd = fds
+        os.dup2(job_fd, 0)
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        os.dup2(result_fd, 3)
+        os.closerange(4, 1 << 20)  # the control socket above all (close_range: cheap however high)
+        os.chdir(scratch)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        confine.apply_limits(limits)
+        if limits["seccomp"]:
+            confine.install_seccomp()
+        harness.serve(3)
+    finally:
+        os._exit(CHILD_FAILED)
+
+
+def _supervise(pid: int, wall_s: float, control: socket.socket) -> dict[str, Any]:
+    """Wait for the child, killing it at its wall-time limit or when the grader asks."""
+    started = time.monotonic()
+    pidfd = os.pidfd_open(pid)
+    selector = selectors.DefaultSelector()
+    selector.register(pidfd, selectors.EVENT_READ, "child")
+    selector.register(control, selectors.EVENT_READ, "control")
+    timed_out = killed = False
+    try:
+        while not (timed_out or killed):
+            remaining = started + wall_s - time.monotonic()
+            events = selector.select(timeout=max(remaining, 0)) if remaining > 0 else []
+            if not events and remaining <= 0:
+                timed_out = True
+            if any(key.data == "child" for key, _ in events):
+                break
+            if any(key.data == "control" for key, _ in events):
+                message = control.recv(MAX_MESSAGE_BYTES)
+                if not message:  # the grader is gone: so is its job
+                    os.kill(pid, signal.SIGKILL)
+                    sys.exit(0)
+                killed = json.loads(message).get("kill", False)
+        if timed_out or killed:
+            os.kill(pid, signal.SIGKILL)
+        _, status, usage = os.wait4(pid, 0)
+    finally:
+        selector.close()
+        os.close(pidfd)
+    return {
+        "exit_code": os.waitstatus_to_exitcode(status),
+        "timed_out": timed_out,
+        "killed": killed,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "max_rss_kb": usage.ru_maxrss,
+        "wall_ms": (time.monotonic() - started) * 1000,
+    }
+
+
+def empty_scratch(folder: str, mounts: frozenset[str]) -> None:
+    """Remove all the child left behind. A failure here ends the worker: better than a leak.
+
+    The runtime may be mounted inside the scratch folder (a virtual environment under /tmp, as
+    in a fresh clone there): mount points and the folders that lead to them stay, the rest goes.
+    """
+    for entry in os.scandir(folder):
+        if entry.path in mounts:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            if any(mount.startswith(entry.path + "/") for mount in mounts):
+                empty_scratch(entry.path, mounts)
+            else:
+                _remove_tree(entry.path)
+        else:
+            os.unlink(entry.path)
+
+
+def mount_points(folder: str) -> frozenset[str]:
+    """The mount points below `folder`, read from /proc/self/mountinfo."""
+    with open("/proc/self/mountinfo") as mountinfo:
+        points = {_unescape(line.split()[4]) for line in mountinfo}
+    return frozenset(point for point in points if point.startswith(folder.rstrip("/") + "/"))
+
+
+def _unescape(field: str) -> str:
+    """mountinfo writes space, tab, newline and backslash as octal escapes."""
+    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), field)
+
+
+def _remove_tree(path: str) -> None:
+    try:
+        shutil.rmtree(path)
+    except OSError:  # a child may leave folders it made unreadable: give them back, then retry
+        os.chmod(path, 0o700)
+        for root, folders, _ in os.walk(path):
+            for folder in folders:
+                inner = os.path.join(root, folder)
+                if not os.path.islink(inner):
+                    os.chmod(inner, 0o700)
+        shutil.rmtree(path)
+
+
+def _not_dumpable() -> None:
+    """Children inherit this: none can trace this process or read its memory through /proc."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""A fixed set of warm sandboxed workers shared by the threads that grade.
+
+Each submission borrows an idle worker (two when the pool is idle) and gives it back; a worker
+that a submission killed, or that died on its own, is replaced by a fresh one, so the pool keeps
+its size whatever submissions do. The replacement imports torch in the background of its own
+process; only the submission that draws it waits for that.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from grader.sandbox import RawRun, SandboxError, TraceReady, Worker
+from grader.spec import Limits
+
+
+class WorkerPool:
+    def __init__(self, size: int, unsafe: bool = False) -> None:
+        if size < 1:
+            raise ValueError("a pool needs at least one worker")
+        self.size = size
+        self.unsafe = unsafe
+        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._workers: set[Worker] = set()
+        self._closed = False
+        self._split = ThreadPoolExecutor(max_workers=size, thread_name_prefix="gradelab-split")
+        self.replaced = 0
+        for _ in range(size):
+            self._idle.put(self._start())
+
+    def run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun:
+        """Run the jobs of one submission: in one child, or split over two when a second worker
+        is idle right now.
+
+        One child costs least (one fork, one exit); two children at once answer sooner. So an
+        idle pool spends a spare worker on the hidden cases, and a busy one never waits for it.
+        The hidden child's output is never read into the result. Split, each trace goes to
+        `on_trace` as soon as its child is done.
+        """
+        worker = self._idle.get()
+        spare = self._idle_now() if len(jobs) > 1 else None
+        if spare is None:
+            return self._run(jobs, limits, on_trace, worker)
+        later = self._split.submit(self._run_announced, 1, jobs[1:], limits, on_trace, spare)
+        first = self._run_announced(0, jobs[:1], limits, on_trace, worker)
+        return _merged(first, later.result())
+
+    def _run_announced(self, index: int, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None, worker: Worker) -> RawRun:
+        run = self._run(jobs, limits, None, worker)
+        if on_trace is not None and run.status == "finished" and run.traces[0] is not None:
+            on_trace(index, run.traces[0])
+        return run
+
+    def _run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None, worker: Worker | None = None) -> RawRun:
+        """One child on one worker. A worker found dead, or lost during the run, is most likely
+        not the submission's doing (its child cannot signal or trace it): the run is tried once
+        more on a fresh worker. A second loss is reported as the run's own outcome."""
+        for attempt in range(2):
+            worker = worker or self._idle.get()
+            try:
+                run = worker.run(jobs, limits, on_trace)
+            except SandboxError:
+                if attempt == 1:
+                    raise
+                continue
+            finally:
+                self._give_back(worker)
+                worker = None
+            if run.status != "worker_lost" or attempt == 1:
+                return run
+        raise AssertionError("unreachable")
+
+    def _idle_now(self) -> Worker | None:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return None
+
+    def wait_ready(self) -> list[dict[str, Any]]:
+        """Block until every worker has imported torch (benchmarks and tests start warm)."""
+        workers = [self._idle.get() for _ in range(self.size)]
+        try:
+            return [worker.wait_ready() for worker in workers]
+        finally:
+            for worker in workers:
+                self._idle.put(worker)
+
+    def workers(self) -> list[Worker]:
+        """The pool's current workers, busy or idle (for measuring them)."""
+        with self._lock:
+            return list(self._workers)
+
+    def _give_back(self, worker: Worker) -> None:
+        if self._closed:
+            worker.close()
+            return
+        if not worker.alive:
+            worker.close()
+            with self._lock:
+                self._workers.discard(worker)
+                self.replaced += 1
+            worker = self._start()
+        self._idle.put(worker)
+
+    def _start(self) -> Worker:
+        with self._lock:
+            if self._closed:
+                raise SandboxError("the worker pool is closed")
+            worker = Worker(unsafe=self.unsafe)
+            self._workers.add(worker)
+            return worker
+
+    def close(self) -> None:
+        self._split.shutdown(wait=False)
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers)
+            self._workers.clear()
+        for worker in workers:
+            worker.close()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _merged(first: RawRun, later: RawRun) -> RawRun:
+    """One result for a submission split over two children: the first child's output, every
+    trace, and the first status that is not `finished`."""
+    failed = first if first.status != "finished" else later
+    return RawRun(
+        status=failed.status,
+        traces=first.traces + later.traces,
+        stdout=first.stdout,
+        stdout_truncated=first.stdout_truncated,
+        exit_code=failed.exit_code,
+        duration_ms=max(first.duration_ms, later.duration_ms),
+        cpu_s=(first.cpu_s or 0.0) + (later.cpu_s or 0.0),
+    )
