@@ -65,3 +65,24 @@ def test_sandbox_side_modules_import_nothing_of_the_trusted_side():
     allowed = set(sys.stdlib_module_names) | {"torch", "pyseccomp", "__future__"} | neighbours
     for name in SANDBOX_FILES:
         assert imported_modules(GRADER / name) <= allowed, name
+
+
+WEB = ROOT / "platform" / "gradelab"
+
+
+def test_data_layer_of_the_site_is_flask_free():
+    """The worker, the CLI and migrations use these without an app."""
+    for name in ("models.py", "worker.py", "demo.py"):
+        assert "flask" not in imported_modules(WEB / name) | _relative_flask_imports(WEB / name), name
+
+
+def _relative_flask_imports(path: Path) -> set[str]:
+    """Sibling modules imported with `from .x import` that themselves import flask."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    siblings = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module}
+    return {"flask" for sibling in siblings if "flask" in imported_modules(WEB / f"{sibling}.py")}
+
+
+def test_every_web_module_has_a_docstring():
+    for path in WEB.glob("*.py"):
+        assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), path.name

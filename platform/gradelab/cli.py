@@ -1,0 +1,88 @@
+"""The `gradelab` command: the grader's commands, plus `serve` for the web platform."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+import click
+
+from grader import cli as grader_cli
+
+from .config import secret_key_file
+from .vendor import missing_assets
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--threads", default=8, type=click.IntRange(1, 64), show_default=True, help="Request threads.")
+@click.option(
+    "--instance",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("instance"),
+    show_default=True,
+    help="Folder of the SQLite database, the secret key and the demo passwords.",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, threads: int, instance: Path) -> None:
+    """Run the site: migrate the database, load the exercises, warm the graders, serve."""
+    import waitress
+
+    app = _prepared_app(instance.resolve(), ctx.obj["exercises"])
+    from .queue import grading_queue
+
+    queue = grading_queue(app)
+    started = time.perf_counter()
+    queue.runner()
+    click.echo(f"Graders warm in {time.perf_counter() - started:.1f} s ({app.config['GRADING_WORKERS']} sandboxed workers).")
+    requeued = queue.requeue_unfinished()
+    if requeued:
+        click.echo(f"Queued again {len(requeued)} submission(s) a previous run left unfinished.")
+    click.echo(f"Gradelab is up: http://{host}:{port}/")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="gradelab")
+    finally:
+        queue.close()
+
+
+def _prepared_app(instance: Path, exercises: Path):  # -> Flask, imported lazily with the app
+    """Instance folder and secret key, then migrations, exercises and demo accounts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("GRADELAB_INSTANCE_PATH", str(instance))
+    key_file = secret_key_file(str(instance))
+    if "GRADELAB_SECRET_KEY" not in os.environ and not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+
+    from flask_migrate import upgrade
+
+    from . import create_app
+    from .catalog import exercise_catalog, sync_catalog
+    from .db import db
+    from .demo import ensure_demo_accounts
+
+    app = create_app({"EXERCISES_DIR": str(exercises)})
+    missing = missing_assets(app.config["VENDOR_DIR"])
+    if missing:
+        raise click.ClickException(f"browser libraries not installed: {', '.join(missing)}. Run `make setup` (npm ci).")
+    with app.app_context():
+        upgrade(directory=app.config["MIGRATIONS_DIR"])
+        changed = sync_catalog(db.session, exercise_catalog(app))
+        click.echo(f"Exercises: {len(exercise_catalog(app))} loaded, {len(changed)} new or changed.")
+        if app.config["DEMO_ACCOUNTS"]:
+            click.echo("Demo accounts:")
+            for email, password, role in ensure_demo_accounts(db.session, app.instance_path):
+                click.echo(f"  {role.value:<10} {email}  password: {password}")
+    return app
+
+
+main = click.Group(
+    name="gradelab",
+    help=grader_cli.main.help,
+    params=grader_cli.main.params,
+    callback=grader_cli.main.callback,
+    commands={**grader_cli.main.commands, "serve": serve},
+)

@@ -1,0 +1,55 @@
+"""Migrations: upgrade and downgrade on SQLite and on the machine's PostgreSQL; they match the models."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, text
+
+from gradelab import create_app
+from gradelab.db import db
+from gradelab.models import Base
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TABLES = {"users", "exercises", "exercise_versions", "submissions", "submission_events", "grade_results"}
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database of its own on the machine's PostgreSQL, dropped afterwards."""
+    name = f"gradelab_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def database_urls(tmp_path, postgres_url) -> dict[str, str]:
+    return {"sqlite": f"sqlite:///{tmp_path / 'migrations.sqlite'}", "postgresql": postgres_url}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrations_upgrade_match_the_models_and_downgrade(backend, tmp_path, postgres_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database_urls(tmp_path, postgres_url)[backend]}, runner=object())
+    with app.app_context():
+        directory = app.config["MIGRATIONS_DIR"]
+        upgrade(directory=directory)
+        assert set(inspect(db.engine).get_table_names()) >= TABLES
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert differences == [], "models and migrations disagree: add a migration (flask --app gradelab db migrate)"
+        downgrade(directory=directory, revision="base")
+        assert not set(inspect(db.engine).get_table_names()) & TABLES
+        upgrade(directory=directory)  # and back up again, from nothing
+        assert set(inspect(db.engine).get_table_names()) >= TABLES
+        db.engine.dispose()

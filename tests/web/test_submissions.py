@@ -1,0 +1,189 @@
+"""Submitting code: stored first, graded in the sandbox pool, every status change recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder
+
+from gradelab.db import db
+from gradelab.models import Status, Submission
+
+from conftest import client_token, csrf_token, graded, submission_id, submit
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = (ROOT / "exercises/linear/solutions/seed.py").read_text()
+NO_ZERO_GRAD = (ROOT / "exercises/linear/mistakes/no_zero_grad.py").read_text()
+
+
+@pytest.fixture
+def student(auth):
+    auth.signup()
+    return auth
+
+
+def submission_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Submission.id)))
+
+
+def test_exercise_list_shows_each_exercise_with_the_students_progress(app, client, student):
+    page = client.get("/").get_data(as_text=True)
+    for title in ("Linear model", "linear", "quadratic", "matrix_mse"):
+        assert title in page
+    graded(app, submission_id(submit(client, "linear", SEED)))
+    page = client.get("/").get_data(as_text=True)
+    assert "100/100" in page and "solved" in page
+
+
+def test_exercise_page_has_the_statement_starter_and_editor(client, student):
+    page = client.get("/exercises/linear").get_data(as_text=True)
+    assert '<span class="math inline">\\hat y = x \\cdot w</span>' in page  # math left for KaTeX
+    assert "def forward(x):" in page  # the starter, in the textarea
+    assert "/vendor/ace-builds/ace.js" in page and "/vendor/katex/katex.min.js" in page
+
+
+def test_a_correct_submission_is_graded_full_marks_with_its_history(app, client, student):
+    sid = submission_id(submit(client, "linear", SEED))
+    done = graded(app, sid)
+    assert done.status == Status.GRADED and done.score == done.max_score == 100
+    assert [e.status for e in done.events] == [Status.QUEUED, Status.RUNNING, Status.GRADED]
+    times = [e.created_at for e in done.events]
+    assert times == sorted(times)
+    report = done.results[-1].report
+    assert report["outcome"] == "ok" and report["series"]["student"]["loss"]
+    page = client.get(f"/submissions/{sid}").get_data(as_text=True)
+    assert 'id="score">100 / 100' in page and "loss-chart" in page and "series-data" in page
+    fragment = client.get(f"/submissions/{sid}/result")
+    assert fragment.status_code == 286  # tells htmx to stop polling
+    assert f"/submissions/{sid}" in client.get("/exercises/linear/submissions").get_data(as_text=True)
+
+
+def test_a_buggy_submission_shows_its_diagnosis_and_first_divergence(app, client, student):
+    sid = submission_id(submit(client, "linear", NO_ZERO_GRAD))
+    done = graded(app, sid)
+    assert done.status == Status.GRADED and done.score < 100
+    page = client.get(f"/submissions/{sid}").get_data(as_text=True)
+    assert "missing_zero_grad" in page and "The gradient of w keeps growing" in page
+    divergence = page.split('id="first-divergence"', 1)[1].split("</p>", 1)[0]
+    assert "step 2" in divergence and "-7.840000152587891" in divergence and "-9.84000015258789" in divergence
+
+
+def test_the_submission_is_stored_before_it_is_graded(app, client, student, monkeypatch):
+    from gradelab.queue import InProcessQueue
+
+    seen = []
+    monkeypatch.setattr(InProcessQueue, "enqueue", lambda self, sid: seen.append((sid, submission_count(app))))
+    sid = submission_id(submit(client, "linear", SEED))
+    assert seen == [(sid, 1)]  # committed when the queue heard of it
+    page = client.get(f"/submissions/{sid}/result")
+    assert page.status_code == 200 and "queued" in page.get_data(as_text=True)  # polling goes on
+
+
+def test_unfinished_submissions_are_queued_again_after_a_restart(app, client, student, monkeypatch):
+    from gradelab.queue import InProcessQueue, grading_queue
+
+    original = InProcessQueue.enqueue
+    monkeypatch.setattr(InProcessQueue, "enqueue", lambda self, sid: None)  # the server stops before grading
+    sid = submission_id(submit(client, "linear", SEED))
+    monkeypatch.setattr(InProcessQueue, "enqueue", original)
+    assert grading_queue(app).requeue_unfinished() == [sid]
+    assert graded(app, sid).score == 100
+
+
+def test_empty_code_is_refused_with_a_message(app, client, student):
+    for source in ("", "   \n\t\n"):
+        response = submit(client, "linear", source)
+        assert response.status_code == 400
+        assert "Your submission is empty" in response.get_data(as_text=True)
+    assert submission_count(app) == 0
+
+
+def test_code_over_the_exercise_limit_gets_413_with_a_message(app, client, student):
+    response = submit(client, "linear", SEED + "#" * 300_000)
+    assert response.status_code == 413
+    assert "this exercise accepts at most 256 KiB" in response.get_data(as_text=True)
+    page = client.get("/exercises/linear").get_data(as_text=True)
+    form = {"csrf_token": csrf_token(page), "client_token": client_token(page), "source": "x = 1\n" * 4_000_000}
+    builder = EnvironBuilder(path="/exercises/linear/submit", method="POST", data=form, content_type="multipart/form-data")
+    environ = builder.get_environ()
+    try:  # 24 MB: refused before the form is read; the test client's spool file is closed by hand
+        huge = client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+    assert huge.status_code == 413 and "too large" in huge.get_data(as_text=True)
+    assert submission_count(app) == 0
+
+
+def test_a_double_submit_makes_one_submission(app, client, student):
+    page = client.get("/exercises/linear").get_data(as_text=True)
+    form = {"csrf_token": csrf_token(page), "client_token": client_token(page), "source": SEED}
+    first = client.post("/exercises/linear/submit", data=form)
+    second = client.post("/exercises/linear/submit", data=form)
+    assert first.headers["Location"] == second.headers["Location"]
+    graded(app, submission_id(first))
+    assert submission_count(app) == 1
+
+
+def test_a_non_utf8_upload_is_kept_as_sent_and_graded_with_a_message(app, client, student):
+    raw = SEED.encode() + b"\n# caf\xe9 \xff\xfe\n"
+    sid = submission_id(submit(client, "linear", upload=raw))
+    done = graded(app, sid)
+    assert done.status == Status.GRADED and done.outcome == "syntax_error"
+    with app.app_context():
+        assert db.session.get(Submission, sid).source == raw  # byte for byte
+    page = client.get(f"/submissions/{sid}").get_data(as_text=True)
+    assert "UTF-8" in page
+
+
+def test_an_uploaded_file_is_graded(app, client, student):
+    sid = submission_id(submit(client, "linear", upload=SEED.encode()))
+    assert graded(app, sid).score == 100
+
+
+def test_an_unknown_exercise_is_a_404_page(client, student):
+    for url in ("/exercises/nope", "/exercises/nope/submissions", "/submissions/999999"):
+        response = client.get(url)
+        assert response.status_code == 404 and "There is no such page" in response.get_data(as_text=True)
+    response = client.post("/exercises/nope/submit", data={})
+    assert response.status_code in (400, 404)
+
+
+def test_another_students_submission_is_a_404(app, client, auth):
+    auth.signup(email="owner@example.com")
+    sid = submission_id(submit(client, "linear", SEED))
+    graded(app, sid)
+    auth.logout()
+    auth.signup(email="other@example.com")
+    for url in (f"/submissions/{sid}", f"/submissions/{sid}/result", f"/exercises/linear?from={sid}"):
+        assert client.get(url).status_code == 404
+
+
+def test_student_output_and_messages_are_escaped(app, client, student):
+    hostile = SEED + '\nprint("<script>alert(1)</script><img src=x onerror=alert(2)>")\n'
+    sid = submission_id(submit(client, "linear", hostile))
+    graded(app, sid)
+    page = client.get(f"/submissions/{sid}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    raising = SEED + '\nraise ValueError("</script><script>alert(3)</script>")\n'
+    sid = submission_id(submit(client, "linear", raising))
+    assert graded(app, sid).outcome == "crashed"
+    page = client.get(f"/submissions/{sid}").get_data(as_text=True)
+    assert "<script>alert(3)</script>" not in page and "&lt;/script&gt;&lt;script&gt;alert(3)" in page
+
+
+def test_a_form_without_its_csrf_token_is_refused(app, client, student):
+    page = client.get("/exercises/linear").get_data(as_text=True)
+    response = client.post("/exercises/linear/submit", data={"client_token": client_token(page), "source": SEED})
+    assert response.status_code == 400
+    assert "The form expired or was not sent by this site" in response.get_data(as_text=True)
+    assert submission_count(app) == 0
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    for url in ("/", "/exercises/linear", "/submissions/1"):
+        response = client.get(url)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login")
