@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import time
 from pathlib import Path
 
@@ -41,11 +42,19 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, instance: Path
     requeued = queue.requeue_unfinished()
     if requeued:
         click.echo(f"Queued again {len(requeued)} submission(s) a previous run left unfinished.")
-    click.echo(f"Gradelab is up: http://{host}:{port}/")
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="gradelab")  # listens now
+    signal.signal(signal.SIGTERM, _interrupt)  # `docker stop` and service managers stop it like Ctrl-C
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="gradelab")
+        click.echo(f"Gradelab is up: http://{host}:{server.effective_port}/")
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("Stopping: gradings under way finish; queued ones resume at the next start.")
     finally:
         queue.close()
+
+
+def _interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _prepared_app(instance: Path, exercises: Path):  # -> Flask, imported lazily with the app

@@ -81,6 +81,5 @@ def read_secret_key(instance_path: str) -> str | None:
 class MissingSecretKey(RuntimeError):
     def __init__(self, instance_path: str) -> None:
         super().__init__(
-            "No secret key: set GRADELAB_SECRET_KEY, or run `gradelab serve`, which writes one to "
-            f"{secret_key_file(instance_path)}."
+            f"No secret key: set GRADELAB_SECRET_KEY, or run `gradelab serve`, which writes one to {secret_key_file(instance_path)}."
         )

@@ -12,7 +12,9 @@ EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 class SignUpForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), Regexp(EMAIL_SHAPE, message=_l("Enter an email address."))])
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(), Length(max=254), Regexp(EMAIL_SHAPE, message=_l("Enter an email address."))]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200, message=_l("Use 8 to 200 characters."))])
     confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", message=_l("The two passwords differ."))])
 

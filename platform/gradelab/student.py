@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,8 +21,9 @@ from .statement import render_statement
 
 bp = Blueprint("student", __name__)
 
-# htmx stops polling when a response has this status (https://htmx.org/docs/#polling).
-STOP_POLLING = 286
+# How soon the submission page asks again, by the submission's age: often while a grade is
+# likely to land (most take a few hundred ms), then less, so a long queue costs the site little.
+POLL_MS_BY_AGE_S = ((3, 100), (15, 500), (float("inf"), 2000))
 
 
 @bp.before_request
@@ -60,7 +62,10 @@ def submit(slug: str) -> Response | tuple[str, int]:
         problem = (_("Your submission is empty: write your code in the editor, then submit."), 400)
     elif len(source) > version.max_source_bytes:
         limit_kib = version.max_source_bytes // 1024
-        problem = (_("Your code is %(size)s KiB; this exercise accepts at most %(limit)s KiB.", size=len(source) // 1024, limit=limit_kib), 413)
+        problem = (
+            _("Your code is %(size)s KiB; this exercise accepts at most %(limit)s KiB.", size=len(source) // 1024, limit=limit_kib),
+            413,
+        )
     if problem:
         form.source.errors.append(problem[0])
         return _exercise_page(found, form), problem[1]
@@ -77,15 +82,24 @@ def history(slug: str) -> str:
 @bp.get("/submissions/<int:submission_id>")
 def submission(submission_id: int) -> str:
     own = _own_submission(submission_id)
-    return render_template("student/submission.html", submission=own, lang=select_locale(), poll_status=STOP_POLLING)
+    return render_template("student/submission.html", submission=own, lang=select_locale(), poll_ms=_poll_ms(own))
 
 
 @bp.get("/submissions/<int:submission_id>/result")
-def result(submission_id: int) -> tuple[str, int]:
-    """The live part of the submission page: polled by htmx until the status is final."""
+def result(submission_id: int) -> str:
+    """The live part of the submission page, which htmx fetches again until the grade is final."""
     own = _own_submission(submission_id)
-    status = STOP_POLLING if own.status.is_final else 200
-    return render_template("student/_result.html", submission=own), status
+    return render_template("student/_result.html", submission=own, poll_ms=_poll_ms(own))
+
+
+def _poll_ms(submission: Submission) -> int:
+    age_s = (datetime.now(UTC) - _as_utc(submission.created_at)).total_seconds()
+    return next(poll_ms for up_to_s, poll_ms in POLL_MS_BY_AGE_S if age_s < up_to_s)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time this site stores is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _published(slug: str) -> Exercise:

@@ -109,6 +109,6 @@ def graded(app: Flask, submission: int, timeout_s: float = 60) -> Submission:
     assert grading_queue(app).join(timeout_s), "grading did not finish"
     with app.app_context():
         found = db.session.get(Submission, submission)
-        found.events, found.results  # load them before the session closes
+        assert found.events and found.results is not None  # loaded now, before the session closes
         db.session.expunge(found)
         return found

@@ -30,9 +30,14 @@ def test_the_same_email_cannot_sign_up_twice(client, auth):
 
 def test_sign_up_rejects_a_short_password_and_a_mismatch(client):
     token = csrf_token(client.get("/signup").get_data(as_text=True))
-    short = client.post("/signup", data={"csrf_token": token, "name": "B", "email": "b@example.com", "password": "short", "confirm": "short"})
+    short = client.post(
+        "/signup", data={"csrf_token": token, "name": "B", "email": "b@example.com", "password": "short", "confirm": "short"}
+    )
     assert short.status_code == 400 and "8 to 200" in short.get_data(as_text=True)
-    differ = client.post("/signup", data={"csrf_token": token, "name": "B", "email": "b@example.com", "password": "long enough 1", "confirm": "long enough 2"})
+    differ = client.post(
+        "/signup",
+        data={"csrf_token": token, "name": "B", "email": "b@example.com", "password": "long enough 1", "confirm": "long enough 2"},
+    )
     assert differ.status_code == 400 and "differ" in differ.get_data(as_text=True)
 
 
@@ -79,5 +84,7 @@ def test_sign_in_redirects_only_within_the_site(client, auth):
     response = client.post("/login?next=https://evil.example/steal", data=form)
     assert response.headers["Location"] == "/"
     auth.logout()
-    response = client.post("/login?next=/exercises/linear", data={**form, "csrf_token": csrf_token(client.get("/login").get_data(as_text=True))})
+    response = client.post(
+        "/login?next=/exercises/linear", data={**form, "csrf_token": csrf_token(client.get("/login").get_data(as_text=True))}
+    )
     assert response.headers["Location"] == "/exercises/linear"

@@ -40,7 +40,9 @@ def database_urls(tmp_path, postgres_url) -> dict[str, str]:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migrations_upgrade_match_the_models_and_downgrade(backend, tmp_path, postgres_url):
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database_urls(tmp_path, postgres_url)[backend]}, runner=object())
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database_urls(tmp_path, postgres_url)[backend]}, runner=object()
+    )
     with app.app_context():
         directory = app.config["MIGRATIONS_DIR"]
         upgrade(directory=directory)

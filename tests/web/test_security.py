@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from gradelab.queue import grading_queue
 
 from conftest import make_app

@@ -56,8 +56,8 @@ def test_a_correct_submission_is_graded_full_marks_with_its_history(app, client,
     assert report["outcome"] == "ok" and report["series"]["student"]["loss"]
     page = client.get(f"/submissions/{sid}").get_data(as_text=True)
     assert 'id="score">100 / 100' in page and "loss-chart" in page and "series-data" in page
-    fragment = client.get(f"/submissions/{sid}/result")
-    assert fragment.status_code == 286  # tells htmx to stop polling
+    fragment = client.get(f"/submissions/{sid}/result").get_data(as_text=True)
+    assert 'id="score">100 / 100' in fragment and "hx-get" not in fragment  # final: the page stops asking
     assert f"/submissions/{sid}" in client.get("/exercises/linear/submissions").get_data(as_text=True)
 
 
@@ -78,8 +78,8 @@ def test_the_submission_is_stored_before_it_is_graded(app, client, student, monk
     monkeypatch.setattr(InProcessQueue, "enqueue", lambda self, sid: seen.append((sid, submission_count(app))))
     sid = submission_id(submit(client, "linear", SEED))
     assert seen == [(sid, 1)]  # committed when the queue heard of it
-    page = client.get(f"/submissions/{sid}/result")
-    assert page.status_code == 200 and "queued" in page.get_data(as_text=True)  # polling goes on
+    page = client.get(f"/submissions/{sid}/result").get_data(as_text=True)
+    assert "queued" in page and f'hx-get="/submissions/{sid}/result" hx-trigger="load delay:100ms"' in page  # asks again soon
 
 
 def test_unfinished_submissions_are_queued_again_after_a_restart(app, client, student, monkeypatch):
