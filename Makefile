@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 # Debian packages the sandbox needs (bubblewrap; libseccomp for the per-submission filter).
 SYSTEM_PACKAGES := bubblewrap libseccomp2
 # The browser tests drive Debian's Chromium (Playwright never downloads one); a CJK font for the
-# screenshots of the Chinese pages.
-TEST_PACKAGES := chromium fonts-wqy-zenhei
+# screenshots of the Chinese pages; docker-compose (v1, no engine needed) to validate docker-compose.yml.
+TEST_PACKAGES := chromium fonts-wqy-zenhei docker-compose
 ASSETS := platform/node_modules/.package-lock.json
 TRANSLATIONS := platform/gradelab/translations/zh/LC_MESSAGES/messages.mo
 

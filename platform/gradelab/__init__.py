@@ -30,13 +30,13 @@ def create_app(test_config: dict[str, Any] | None = None, runner: Runner | None 
         raise MissingSecretKey(app.instance_path)
 
     from . import auth, db, errors, i18n, security, student, vendor
-    from .queue import InProcessQueue
+    from .queue import make_queue
 
     db.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
-    app.extensions["gradelab_queue"] = InProcessQueue(app, runner)
+    app.extensions["gradelab_queue"] = make_queue(app, runner)
     for blueprint in (auth.bp, student.bp, i18n.bp, vendor.bp):
         app.register_blueprint(blueprint)
     return app

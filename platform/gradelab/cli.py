@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -16,32 +17,41 @@ from .config import secret_key_file
 from .vendor import missing_assets
 
 
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, type=int, show_default=True)
-@click.option("--threads", default=8, type=click.IntRange(1, 64), show_default=True, help="Request threads.")
-@click.option(
+INSTANCE_OPTION = click.option(
     "--instance",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("instance"),
     show_default=True,
     help="Folder of the SQLite database, the secret key and the demo passwords.",
 )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--threads", default=8, type=click.IntRange(1, 64), show_default=True, help="Request threads.")
+@INSTANCE_OPTION
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, threads: int, instance: Path) -> None:
     """Run the site: migrate the database, load the exercises, warm the graders, serve."""
     import waitress
 
-    app = _prepared_app(instance.resolve(), ctx.obj["exercises"])
-    from .queue import grading_queue
+    from .queue import InProcessQueue, Sweeper, grading_queue
 
+    app = _prepared_app(instance.resolve(), ctx.obj["exercises"])
     queue = grading_queue(app)
-    started = time.perf_counter()
-    queue.runner()
-    click.echo(f"Graders warm in {time.perf_counter() - started:.1f} s ({app.config['GRADING_WORKERS']} sandboxed workers).")
-    requeued = queue.requeue_unfinished()
-    if requeued:
-        click.echo(f"Queued again {len(requeued)} submission(s) a previous run left unfinished.")
+    sweeper = None
+    if isinstance(queue, InProcessQueue):
+        started = time.perf_counter()
+        queue.runner()
+        click.echo(f"Graders warm in {time.perf_counter() - started:.1f} s ({app.config['GRADING_WORKERS']} sandboxed workers).")
+        requeued = queue.requeue_unfinished()
+        if requeued:
+            click.echo(f"Queued again {len(requeued)} submission(s) a previous run left unfinished.")
+        sweeper = Sweeper(app, queue)
+        sweeper.start()
+    else:
+        click.echo(f"Grading on the {app.config['GRADING_BACKEND']} queue: start `gradelab worker` processes.")
     server = waitress.create_server(app, host=host, port=port, threads=threads, ident="gradelab")  # listens now
     signal.signal(signal.SIGTERM, _interrupt)  # `docker stop` and service managers stop it like Ctrl-C
     try:
@@ -50,7 +60,56 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, instance: Path
     except KeyboardInterrupt:
         click.echo("Stopping: gradings under way finish; queued ones resume at the next start.")
     finally:
+        if sweeper is not None:
+            sweeper.stop()
         queue.close()
+
+
+@click.command()
+@INSTANCE_OPTION
+@click.pass_context
+def prepare(ctx: click.Context, instance: Path) -> None:
+    """Migrate the database, load the exercises, create the demo accounts; then exit (run once per deploy)."""
+    _prepared_app(instance.resolve(), ctx.obj["exercises"])
+
+
+@click.command()
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Sandboxed workers [default: $GRADELAB_GRADING_WORKERS or 2].")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int | None) -> None:
+    """Grade submissions from the Celery queue on Redis, with a warm sandbox pool of its own."""
+    from . import create_app
+    from .queue import Sweeper, grading_queue, start_pool, worker_name
+    from .tasks import make_celery
+
+    config = {"EXERCISES_DIR": str(ctx.obj["exercises"]), "GRADING_BACKEND": "celery"}
+    if concurrency:
+        config["GRADING_WORKERS"] = concurrency
+    if "GRADELAB_SECRET_KEY" not in os.environ:
+        config["SECRET_KEY"] = secrets.token_hex(32)  # a worker signs nothing: any key will do
+    app = create_app(config)
+    started = time.perf_counter()
+    runner = start_pool(app)
+    size = app.config["GRADING_WORKERS"]
+    click.echo(f"Graders warm in {time.perf_counter() - started:.1f} s ({size} sandboxed workers); queue {app.config['GRADING_QUEUE']!r}.")
+    sweeper = Sweeper(app, grading_queue(app))
+    sweeper.start()
+    consumer = make_celery(app, runner).Worker(
+        pool="threads",
+        concurrency=size,
+        queues=[app.config["GRADING_QUEUE"]],
+        hostname=f"gradelab-{worker_name()}",
+        without_mingle=True,
+        without_gossip=True,
+        loglevel="INFO",
+    )
+    try:
+        consumer.start()  # until SIGTERM or Ctrl-C: a warm shutdown that finishes the gradings under way
+    finally:
+        sweeper.stop()
+        runner.close()  # type: ignore[attr-defined]
+        grading_queue(app).close()
+    sys.exit(consumer.exitcode or 0)
 
 
 def _interrupt(_signal: int, _frame: object) -> None:
@@ -93,5 +152,5 @@ main = click.Group(
     help=grader_cli.main.help,
     params=grader_cli.main.params,
     callback=grader_cli.main.callback,
-    commands={**grader_cli.main.commands, "serve": serve},
+    commands={**grader_cli.main.commands, "serve": serve, "prepare": prepare, "worker": worker},
 )

@@ -25,6 +25,15 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "VENDOR_DIR": str(PLATFORM_DIR / "node_modules"),
         "EXERCISES_DIR": None,  # None: grader.spec's default (GRADELAB_EXERCISES_DIR or ./exercises)
         "GRADING_WORKERS": 2,
+        # "inprocess": grading threads in the web process (embedded default); "celery": jobs on
+        # Redis for `gradelab worker` processes, on this machine or others.
+        "GRADING_BACKEND": "inprocess",
+        "BROKER_URL": "redis://127.0.0.1:6379/0",
+        "GRADING_QUEUE": "grading",
+        # An unfinished submission past its lease goes back to the queue (a killed worker, a lost job).
+        # Longer than any exercise's timeout_s plus the grading around it.
+        "GRADING_LEASE_S": 120.0,
+        "SWEEP_INTERVAL_S": 10.0,
         # A little above the largest source an exercise accepts, so a big paste gets a clean 413.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
@@ -49,6 +58,11 @@ _FROM_ENVIRONMENT = {
     "EXERCISES_DIR": str,
     "VENDOR_DIR": str,
     "GRADING_WORKERS": int,
+    "GRADING_BACKEND": str,
+    "BROKER_URL": str,
+    "GRADING_QUEUE": str,
+    "GRADING_LEASE_S": float,
+    "SWEEP_INTERVAL_S": float,
     "SESSION_COOKIE_SECURE": lambda v: v.lower() in ("1", "true", "yes"),
     "PROXY_FIX": lambda v: v.lower() in ("1", "true", "yes"),
     "DEMO_ACCOUNTS": lambda v: v.lower() in ("1", "true", "yes"),

@@ -140,6 +140,11 @@ class Submission(Base):
     score: Mapped[int | None]
     max_score: Mapped[int | None]
     outcome: Mapped[str | None] = mapped_column(String(32))
+    # Until a final status, the row has a deadline: past it, the sweeper queues it again. The
+    # token names the one grading attempt allowed to store a result.
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = _timestamp()
     updated_at: Mapped[datetime] = _timestamp(onupdate=utcnow)
 

@@ -1,12 +1,16 @@
-"""The grading queue the site hands submission ids to. Embedded default: threads over a warm pool.
+"""The grading queue the site hands submission ids to, and the sweeper that makes it reliable.
 
-The queue carries ids only; the submissions table is the source of truth, so a queue that loses
-its jobs (a restart) loses nothing: `requeue_unfinished` puts the rows back.
+Two backends behind one `enqueue`: threads over a warm pool in the web process (the embedded
+default), or Celery on Redis, consumed by `gradelab worker` processes anywhere. Either way the
+queue carries ids only and the submissions table is the source of truth: a job the queue loses
+(a restart, a killed worker) comes back when the sweeper finds its row past its lease.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Protocol
@@ -15,16 +19,30 @@ from flask import Flask
 
 from .catalog import exercise_catalog
 from .db import db
-from .worker import grade_stored, unfinished_ids
+from .worker import grade_stored, requeue_expired
 
 if TYPE_CHECKING:
     from grader.grading import Runner
 
 log = logging.getLogger(__name__)
 
+GRADE_TASK = "gradelab.grade"
+
 
 class GradingQueue(Protocol):
     def enqueue(self, submission_id: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def grade_in_app(app: Flask, runner: Runner, submission_id: int) -> None:
+    """One grading job, as either backend runs it."""
+    with app.app_context():
+        grade_stored(db.session, runner, exercise_catalog(app), submission_id, app.config["GRADING_LEASE_S"], worker_name())
 
 
 class InProcessQueue:
@@ -42,12 +60,7 @@ class InProcessQueue:
         """The warm pool, started on first use unless one was passed in."""
         with self._lock:
             if self._runner is None:
-                from grader.grading import warm_up
-                from grader.pool import WorkerPool
-
-                self._runner = WorkerPool(self._app.config["GRADING_WORKERS"])
-                self._runner.wait_ready()
-                warm_up(exercise_catalog(self._app).values())
+                self._runner = start_pool(self._app)
             return self._runner
 
     def enqueue(self, submission_id: int) -> None:
@@ -57,8 +70,9 @@ class InProcessQueue:
         future.add_done_callback(self._forget)
 
     def requeue_unfinished(self) -> list[int]:
+        """At start: this process is the only grader, so whatever is unfinished was interrupted."""
         with self._app.app_context():
-            ids = unfinished_ids(db.session)
+            ids = requeue_expired(db.session, self._app.config["GRADING_LEASE_S"], everything=True)
         for submission_id in ids:
             self.enqueue(submission_id)
         return ids
@@ -76,9 +90,8 @@ class InProcessQueue:
 
     def _grade(self, submission_id: int) -> None:
         try:
-            with self._app.app_context():
-                grade_stored(db.session, self.runner(), exercise_catalog(self._app), submission_id)
-        except Exception:  # the row stays queued or running; `requeue_unfinished` takes it again
+            grade_in_app(self._app, self.runner(), submission_id)
+        except Exception:  # the row keeps its lease; the sweeper queues it again
             log.exception("grading thread failed on submission %s", submission_id)
 
     def _forget(self, future: Future[None]) -> None:
@@ -86,5 +99,72 @@ class InProcessQueue:
             self._pending.discard(future)
 
 
-def grading_queue(app: Flask) -> InProcessQueue:
+class CeleryQueue:
+    """Sends ids to Celery on Redis; `gradelab worker` consumes them (tasks.py)."""
+
+    def __init__(self, app: Flask) -> None:
+        from .tasks import make_celery
+
+        self._celery = make_celery(app)
+        self._queue = app.config["GRADING_QUEUE"]
+
+    def enqueue(self, submission_id: int) -> None:
+        try:
+            self._celery.send_task(GRADE_TASK, args=[submission_id], queue=self._queue, retry=False)
+        except Exception as error:  # Redis down: the row is stored with its lease; the sweeper sends it later
+            log.warning("could not queue submission %s (%s); the sweeper will", submission_id, error)
+
+    def close(self) -> None:
+        self._celery.close()
+
+
+def start_pool(app: Flask) -> Runner:
+    """Warm sandboxed workers and the reference traces, ready to grade."""
+    from grader.grading import warm_up
+    from grader.pool import WorkerPool
+
+    pool = WorkerPool(app.config["GRADING_WORKERS"])
+    pool.wait_ready()
+    warm_up(exercise_catalog(app).values())
+    return pool
+
+
+def make_queue(app: Flask, runner: Runner | None) -> GradingQueue:
+    backend = app.config["GRADING_BACKEND"]
+    if backend == "inprocess":
+        return InProcessQueue(app, runner)
+    if backend == "celery":
+        return CeleryQueue(app)
+    raise ValueError(f"GRADELAB_GRADING_BACKEND={backend!r}: choose inprocess or celery")
+
+
+def grading_queue(app: Flask) -> GradingQueue:
     return app.extensions["gradelab_queue"]
+
+
+class Sweeper(threading.Thread):
+    """Every few seconds, sends again the submissions whose lease ran out."""
+
+    def __init__(self, app: Flask, queue: GradingQueue) -> None:
+        super().__init__(name="gradelab-sweeper", daemon=True)
+        self._app, self._queue = app, queue
+        self._stopped = threading.Event()
+
+    def sweep(self) -> list[int]:
+        with self._app.app_context():
+            ids = requeue_expired(db.session, self._app.config["GRADING_LEASE_S"])
+        for submission_id in ids:
+            self._queue.enqueue(submission_id)
+        if ids:
+            log.info("queued again %d submission(s) past their lease: %s", len(ids), ids)
+        return ids
+
+    def run(self) -> None:
+        while not self._stopped.wait(self._app.config["SWEEP_INTERVAL_S"]):
+            try:
+                self.sweep()
+            except Exception:  # the database may be away for a while: try again next time
+                log.exception("sweep failed")
+
+    def stop(self) -> None:
+        self._stopped.set()

@@ -18,6 +18,7 @@ from .i18n import select_locale
 from .models import Exercise, Status, Submission, SubmissionEvent
 from .queue import grading_queue
 from .statement import render_statement
+from .worker import lease_until
 
 bp = Blueprint("student", __name__)
 
@@ -144,7 +145,14 @@ def _submitted_source(form: SubmitForm) -> bytes:
 
 def _store_submission(exercise: Exercise, source: bytes, token: str) -> Submission:
     """Commit the row, then queue its id: a queue that fails cannot lose a stored submission."""
-    stored = Submission(user=current_user, exercise=exercise, exercise_version=exercise.current_version, source=source, client_token=token)
+    stored = Submission(
+        user=current_user,
+        exercise=exercise,
+        exercise_version=exercise.current_version,
+        source=source,
+        client_token=token,
+        lease_until=lease_until(current_app.config["GRADING_LEASE_S"]),
+    )
     db.session.add(stored)
     db.session.add(SubmissionEvent(submission=stored, status=Status.QUEUED))
     try:

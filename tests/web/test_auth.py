@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from gradelab.db import db
 from gradelab.models import User
-
-from conftest import PASSWORD, csrf_token
+from site_helpers import PASSWORD, csrf_token
+from sqlalchemy import select
 
 
 def test_sign_up_signs_in_and_stores_a_hashed_password(app, client, auth):

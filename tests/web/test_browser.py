@@ -11,12 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from werkzeug.serving import make_server
-
 from gradelab.queue import grading_queue
-
-from conftest import make_app
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from site_helpers import make_app
+from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

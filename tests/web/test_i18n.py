@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from babel.messages.pofile import read_po
-
-from conftest import csrf_token
+from site_helpers import csrf_token
 
 PLATFORM = Path(__file__).resolve().parents[2] / "platform"
 

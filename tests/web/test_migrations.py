@@ -9,11 +9,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-
 from gradelab import create_app
 from gradelab.db import db
 from gradelab.models import Base
+from sqlalchemy import create_engine, inspect, text
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TABLES = {"users", "exercises", "exercise_versions", "submissions", "submission_events", "grade_results"}

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from gradelab.queue import grading_queue
-
-from conftest import make_app
+from site_helpers import make_app
 
 
 def session_cookie_header(response) -> str:
@@ -33,8 +32,8 @@ def test_behind_a_proxy_the_forwarded_scheme_decides(tmp_path, pool):
 
 
 def test_an_unreachable_database_is_a_503_page_that_recovers(tmp_path, pool):
-    from conftest import Auth
     from gradelab.db import db
+    from site_helpers import Auth
 
     app = make_app(tmp_path, pool)
     try:

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import http.cookiejar
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
-
-from conftest import client_token, csrf_token
+from live_services import HttpClient, free_port
+from site_helpers import client_token, csrf_token
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = (ROOT / "exercises/linear/solutions/seed.py").read_text()
 ACCOUNT = re.compile(r"student\s+(\S+@\S+)\s+password: (\S+)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(instance: Path, port: int) -> tuple[subprocess.Popen, str]:
@@ -54,23 +44,6 @@ def stop(server: subprocess.Popen) -> None:
     assert server.returncode == 0, rest
 
 
-class Browser:
-    """Just enough of a browser: cookies, forms, redirects."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def get(self, path: str) -> tuple[int, str, str]:
-        with self.opener.open(self.base + path) as response:
-            return response.status, response.geturl(), response.read().decode()
-
-    def post(self, path: str, form: dict[str, str]) -> tuple[int, str, str]:
-        data = urllib.parse.urlencode(form).encode()
-        with self.opener.open(self.base + path, data=data) as response:
-            return response.status, response.geturl(), response.read().decode()
-
-
 @pytest.mark.slow
 def test_serve_migrates_loads_exercises_prints_demo_accounts_and_grades(tmp_path):
     port = free_port()
@@ -81,7 +54,7 @@ def test_serve_migrates_loads_exercises_prints_demo_accounts_and_grades(tmp_path
         assert (tmp_path / "instance" / "gradelab.sqlite").is_file()
         assert oct((tmp_path / "instance" / "secret_key").stat().st_mode & 0o777) == "0o600"
 
-        browser = Browser(f"http://127.0.0.1:{port}")
+        browser = HttpClient(f"http://127.0.0.1:{port}")
         _, _, page = browser.get("/login")
         status, url, page = browser.post("/login", {"csrf_token": csrf_token(page), "email": email, "password": password})
         assert url.endswith("/") and "Demo Student" in page

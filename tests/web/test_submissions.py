@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from site_helpers import client_token, csrf_token, graded, submission_id, submit
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
 from gradelab.db import db
 from gradelab.models import Status, Submission
-
-from conftest import client_token, csrf_token, graded, submission_id, submit
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = (ROOT / "exercises/linear/solutions/seed.py").read_text()
