@@ -14,7 +14,9 @@ events), and checks that every submission has exactly one result. Baseline in th
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
+import shutil
 import statistics
 import sys
 import tempfile
@@ -74,15 +76,26 @@ def student(base: str, number: int, batch: list[str]) -> int:
     return accepted
 
 
-def wait_graded(engine, count: int, timeout_s: float) -> None:
+def wait_graded(engine, count: int, timeout_s: float) -> bool:
+    """Until `count` submissions reach a final status; False on timeout."""
     deadline = time.monotonic() + timeout_s
     with engine.connect() as connection:
         while time.monotonic() < deadline:
             done = connection.execute(text("SELECT count(*) FROM submissions WHERE status IN ('graded', 'error')")).scalar()
             if done >= count:
-                return
+                return True
             time.sleep(0.5)
             connection.rollback()
+    return False
+
+
+def keep_logs(folder: Path) -> Path:
+    """The web and worker logs, kept after the run for a look at what went wrong."""
+    kept = ROOT / "test-artifacts" / "load"
+    kept.mkdir(parents=True, exist_ok=True)
+    for log in folder.glob("*.log"):
+        shutil.copy(log, kept / log.name)
+    return kept
 
 
 def main() -> None:
@@ -90,6 +103,7 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=1000)
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the last grade")
     args = parser.parse_args()
     per_student = args.submissions // args.students
     total = per_student * args.students
@@ -116,11 +130,12 @@ def main() -> None:
             with ThreadPoolExecutor(args.students) as clients:
                 accepted = sum(clients.map(lambda n: student(web.url, n, batches[n]), range(args.students)))
             sent_s = time.perf_counter() - started
-            wait_graded(engine, total, timeout_s=600)
+            finished = wait_graded(engine, total, timeout_s=args.timeout)
         finally:
             for worker in workers:
                 worker.stop()
             web.stop()
+            kept = keep_logs(Path(folder))
         with engine.connect() as connection:
             rows = connection.execute(
                 text(
@@ -130,10 +145,13 @@ def main() -> None:
                 )
             ).all()
         engine.dispose()
+    by_status = collections.Counter(r[1] for r in rows)
+    if not finished:
+        print(f"NOT FINISHED after {args.timeout:.0f} s: {dict(by_status)}; logs in {kept}")
     latencies = [(graded - queued).total_seconds() * 1000 for _, _, queued, graded, _ in rows if graded]
     span_s = (max(r[3] for r in rows if r[3]) - min(r[2] for r in rows)).total_seconds()
     print(f"burst of {total} submissions over HTTP from {args.students} students; gunicorn x2, {args.workers} workers x 1 sandbox, PostgreSQL, Redis")
-    print(f"  accepted by the site: {accepted}, stored: {len(rows)}, graded: {sum(r[1] == 'graded' for r in rows)}, sent in {sent_s:.1f} s")
+    print(f"  accepted by the site: {accepted}, stored: {len(rows)}, by status: {dict(by_status)}, sent in {sent_s:.1f} s")
     print(f"  exactly one result each: {all(r[4] == 1 for r in rows)} (results per submission: {sorted({r[4] for r in rows})})")
     print(f"  throughput: {len(latencies) / span_s:.1f} graded/s (first submit to last grade: {span_s:.1f} s)")
     print(f"  submit -> graded: p50 {statistics.median(latencies):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms (the burst queues up)")

@@ -34,6 +34,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # Longer than any exercise's timeout_s plus the grading around it.
         "GRADING_LEASE_S": 120.0,
         "SWEEP_INTERVAL_S": 10.0,
+        # Gradings a submission may start; one whose gradings keep dying then ends as `error`.
+        "GRADING_MAX_ATTEMPTS": 3,
         # A little above the largest source an exercise accepts, so a big paste gets a clean 413.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
@@ -63,6 +65,7 @@ _FROM_ENVIRONMENT = {
     "GRADING_QUEUE": str,
     "GRADING_LEASE_S": float,
     "SWEEP_INTERVAL_S": float,
+    "GRADING_MAX_ATTEMPTS": int,
     "SESSION_COOKIE_SECURE": lambda v: v.lower() in ("1", "true", "yes"),
     "PROXY_FIX": lambda v: v.lower() in ("1", "true", "yes"),
     "DEMO_ACCOUNTS": lambda v: v.lower() in ("1", "true", "yes"),

@@ -19,7 +19,7 @@ from flask import Flask
 
 from .catalog import exercise_catalog
 from .db import db
-from .worker import grade_stored, requeue_expired
+from .worker import Leases, grade_stored, requeue_expired
 
 if TYPE_CHECKING:
     from grader.grading import Runner
@@ -42,7 +42,7 @@ def worker_name() -> str:
 def grade_in_app(app: Flask, runner: Runner, submission_id: int) -> None:
     """One grading job, as either backend runs it."""
     with app.app_context():
-        grade_stored(db.session, runner, exercise_catalog(app), submission_id, app.config["GRADING_LEASE_S"], worker_name())
+        grade_stored(db.session, runner, exercise_catalog(app), submission_id, Leases.from_config(app.config), worker_name())
 
 
 class InProcessQueue:
@@ -72,7 +72,7 @@ class InProcessQueue:
     def requeue_unfinished(self) -> list[int]:
         """At start: this process is the only grader, so whatever is unfinished was interrupted."""
         with self._app.app_context():
-            ids = requeue_expired(db.session, self._app.config["GRADING_LEASE_S"], everything=True)
+            ids = requeue_expired(db.session, Leases.from_config(self._app.config), everything=True)
         for submission_id in ids:
             self.enqueue(submission_id)
         return ids
@@ -152,7 +152,7 @@ class Sweeper(threading.Thread):
 
     def sweep(self) -> list[int]:
         with self._app.app_context():
-            ids = requeue_expired(db.session, self._app.config["GRADING_LEASE_S"])
+            ids = requeue_expired(db.session, Leases.from_config(self._app.config))
         for submission_id in ids:
             self._queue.enqueue(submission_id)
         if ids:

@@ -18,7 +18,7 @@ from .i18n import select_locale
 from .models import Exercise, Status, Submission, SubmissionEvent
 from .queue import grading_queue
 from .statement import render_statement
-from .worker import lease_until
+from .worker import Leases
 
 bp = Blueprint("student", __name__)
 
@@ -151,7 +151,7 @@ def _store_submission(exercise: Exercise, source: bytes, token: str) -> Submissi
         exercise_version=exercise.current_version,
         source=source,
         client_token=token,
-        lease_until=lease_until(current_app.config["GRADING_LEASE_S"]),
+        lease_until=Leases.from_config(current_app.config).until(),
     )
     db.session.add(stored)
     db.session.add(SubmissionEvent(submission=stored, status=Status.QUEUED))

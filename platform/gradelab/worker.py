@@ -4,19 +4,26 @@ Every path ends in a final status: a student's failure is a graded result with i
 of the grader itself is the `error` status with its message. Until then the row has a lease: a
 deadline past which `requeue_expired` puts it back in the queue, so a worker killed mid-grade, or
 a queue that lost its jobs, delays a grade but never loses it. A claim carries a token, and only
-the attempt holding the current token may store a result: exactly one result per grading.
+the attempt holding the current token may store a result: exactly one result per grading. A
+submission whose gradings keep dying (a poison job) ends as `error` after `max_attempts`, so that
+it cannot occupy the workers forever.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from grader.grading import Runner, grade_submission
+from grader.render import json_safe
 from grader.report import GradeReport
 from grader.spec import Exercise as ExerciseSpec
 
@@ -25,17 +32,29 @@ from .models import GradeResult, Status, Submission, SubmissionEvent, utcnow
 log = logging.getLogger(__name__)
 
 
-def lease_until(lease_s: float) -> datetime:
-    return utcnow() + timedelta(seconds=lease_s)
+@dataclass(frozen=True)
+class Leases:
+    """How long a grading may hold a submission, and how many gradings it gets."""
+
+    lease_s: float
+    max_attempts: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Leases:
+        return cls(config["GRADING_LEASE_S"], config["GRADING_MAX_ATTEMPTS"])
+
+    def until(self) -> datetime:
+        """The deadline of a lease taken now."""
+        return utcnow() + timedelta(seconds=self.lease_s)
 
 
-def claim(session: Session, submission_id: int, lease_s: float, worker: str) -> tuple[Submission, str] | None:
+def claim(session: Session, submission_id: int, leases: Leases, worker: str) -> tuple[Submission, str] | None:
     """Move a queued submission to running under a new token; None when it is not ours to grade."""
     token = secrets.token_hex(16)
     moved = session.execute(
         update(Submission)
         .where(Submission.id == submission_id, Submission.status == Status.QUEUED)
-        .values(status=Status.RUNNING, lease_token=token, lease_until=lease_until(lease_s), attempts=Submission.attempts + 1)
+        .values(status=Status.RUNNING, lease_token=token, lease_until=leases.until(), attempts=Submission.attempts + 1)
     )
     if moved.rowcount != 1:
         session.rollback()
@@ -48,10 +67,10 @@ def claim(session: Session, submission_id: int, lease_s: float, worker: str) -> 
 
 
 def grade_stored(
-    session: Session, runner: Runner, catalog: dict[str, ExerciseSpec], submission_id: int, lease_s: float, worker: str
+    session: Session, runner: Runner, catalog: dict[str, ExerciseSpec], submission_id: int, leases: Leases, worker: str
 ) -> Status | None:
     """Grade one stored submission; its final status, or None when it was not ours to grade."""
-    claimed = claim(session, submission_id, lease_s, worker)
+    claimed = claim(session, submission_id, leases, worker)
     if claimed is None:
         return None
     submission, token = claimed
@@ -64,7 +83,12 @@ def grade_stored(
         log.exception("grading submission %s failed", submission_id)
         message = f"The grader failed ({type(error).__name__}); your submission is kept and will be regraded."
         return _finish(session, submission_id, token, Status.ERROR, message)
-    return _finish(session, submission_id, token, Status.GRADED, f"{report.outcome} {report.score}/{report.max_score}", report)
+    try:
+        return _finish(session, submission_id, token, Status.GRADED, f"{report.outcome} {report.score}/{report.max_score}", report)
+    except SQLAlchemyError:  # a result the database refuses; if the database is away, this fails too and the lease runs out
+        log.exception("storing the result of submission %s failed", submission_id)
+        message = "The grader could not store this result; your submission is kept and will be regraded."
+        return _finish(session, submission_id, token, Status.ERROR, message)
 
 
 def _finish(
@@ -96,31 +120,36 @@ def _result_row(submission_id: int, report: GradeReport) -> GradeResult:
         score=report.score,
         max_score=report.max_score,
         outcome=report.outcome,
-        report=report.to_json(),
+        report=json_safe(report.to_json()),  # strict JSON: a diverged run's infinities as strings
     )
 
 
-def requeue_expired(session: Session, lease_s: float, everything: bool = False) -> list[int]:
+def requeue_expired(session: Session, leases: Leases, everything: bool = False) -> list[int]:
     """Unfinished submissions whose lease ran out, back to queued with a new lease; their ids, oldest first.
 
-    `everything`: take every unfinished row, expired or not (a single-process site that restarts
-    knows no grading is under way).
+    One that has used up its attempts ends as `error` instead. `everything`: take every unfinished
+    row, expired or not (a single-process site that restarts knows no grading is under way).
     """
-    now = utcnow()
     stale = [Submission.status.in_([Status.QUEUED, Status.RUNNING])]
     if not everything:
-        stale.append(or_(Submission.lease_until.is_(None), Submission.lease_until < now))
+        stale.append(or_(Submission.lease_until.is_(None), Submission.lease_until < utcnow()))
     ids = []
-    for submission_id, status in session.execute(select(Submission.id, Submission.status).where(*stale).order_by(Submission.id)).all():
-        moved = session.execute(
-            update(Submission)
-            .where(Submission.id == submission_id, *stale)
-            .values(status=Status.QUEUED, lease_token=None, lease_until=lease_until(lease_s))
-        )
-        if moved.rowcount == 1:
-            if status == Status.RUNNING:
-                detail = "grading was interrupted; queued again"
-                session.add(SubmissionEvent(submission_id=submission_id, status=Status.QUEUED, detail=detail))
+    rows = session.execute(select(Submission.id, Submission.status, Submission.attempts).where(*stale).order_by(Submission.id)).all()
+    for submission_id, status, attempts in rows:
+        given_up = status == Status.RUNNING and attempts >= leases.max_attempts
+        values = {"status": Status.ERROR, "lease_until": None} if given_up else {"status": Status.QUEUED, "lease_until": leases.until()}
+        moved = session.execute(update(Submission).where(Submission.id == submission_id, *stale).values(lease_token=None, **values))
+        if moved.rowcount != 1:
+            continue
+        if given_up:
+            detail = f"grading stopped {attempts} times before it finished; the submission is kept for an instructor to regrade"
+        elif status == Status.RUNNING:
+            detail = "grading was interrupted; queued again"
+        else:
+            detail = None
+        if detail:
+            session.add(SubmissionEvent(submission_id=submission_id, status=values["status"], detail=detail))
+        if not given_up:
             ids.append(submission_id)
     session.commit()
     return ids

@@ -118,3 +118,23 @@ def test_an_unreachable_postgresql_gives_503_and_recovers(tmp_path, database_url
         grading_queue(app).close()
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.slow
+def test_every_known_solution_and_mistake_is_stored_on_postgresql(site, student, start_worker):
+    """PostgreSQL's JSON is stricter than SQLite's: a diverged run's infinities must still be stored."""
+    from grader.spec import load_catalog
+
+    exercise = load_catalog(ROOT / "exercises")["linear"]
+    files = exercise.solutions() + exercise.mistakes()
+    ids = {submission_id(submit(student, "linear", labelled.read())): labelled for labelled in files}
+    start_worker("all").wait_ready()
+    rows = wait_all_final(site, list(ids), timeout_s=180)
+    assert {rows[sid].status for sid in ids} == {Status.GRADED}, {ids[sid].path.name: rows[sid].events[-1].detail for sid in ids}
+    assert result_counts(site, list(ids)) == {sid: 1 for sid in ids}
+    for sid, labelled in ids.items():
+        report = rows[sid].results[0].report
+        if labelled.label is None:
+            assert report["score"] == report["max_score"], labelled.path.name
+        else:
+            assert labelled.label in {d["code"] for d in report["diagnoses"]} | {report["outcome"]}, labelled.path.name

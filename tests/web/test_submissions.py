@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from site_helpers import client_token, csrf_token, graded, submission_id, submit
-from sqlalchemy import func, select
+from site_helpers import client_token, csrf_token, graded, stored_submission, submission_id, submit
+from sqlalchemy import func, select, update
 from werkzeug.test import EnvironBuilder
 
 from gradelab.db import db
-from gradelab.models import Status, Submission
+from gradelab.models import Status, Submission, utcnow
+from gradelab.worker import Leases, requeue_expired
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = (ROOT / "exercises/linear/solutions/seed.py").read_text()
 NO_ZERO_GRAD = (ROOT / "exercises/linear/mistakes/no_zero_grad.py").read_text()
+HUGE_STEP = (ROOT / "exercises/linear/mistakes/huge_step.py").read_text()  # its parameters overflow to inf
 
 
 @pytest.fixture
@@ -90,6 +94,51 @@ def test_unfinished_submissions_are_queued_again_after_a_restart(app, client, st
     monkeypatch.setattr(InProcessQueue, "enqueue", original)
     assert grading_queue(app).requeue_unfinished() == [sid]
     assert graded(app, sid).score == 100
+
+
+def test_a_diverged_run_is_stored_as_strict_json_and_drawn(app, client, student):
+    sid = submission_id(submit(client, "linear", HUGE_STEP))
+    done = graded(app, sid)
+    assert done.status == Status.GRADED and done.score < 100
+    report = done.results[0].report
+    json.dumps(report, allow_nan=False)  # PostgreSQL's JSON type refuses NaN and Infinity
+    assert "Infinity" in json.dumps(report["series"])
+    assert client.get(f"/submissions/{sid}").status_code == 200
+
+
+def test_a_result_the_database_refuses_ends_as_an_error_with_a_message(app, client, student, monkeypatch):
+    from grader.report import GradeReport
+
+    to_json = GradeReport.to_json
+    monkeypatch.setattr(GradeReport, "to_json", lambda self: {**to_json(self), "stdout": object()})  # not JSON
+    sid = submission_id(submit(client, "linear", SEED))
+    done = graded(app, sid)
+    assert done.status == Status.ERROR and done.results == []
+    assert "could not store this result" in done.events[-1].detail
+    assert "could not store this result" in client.get(f"/submissions/{sid}/result").get_data(as_text=True)
+
+
+def leave_running(app, sid: int, attempts: int) -> None:
+    """As a grading that died leaves its row: running, its lease over."""
+    with app.app_context():
+        db.session.execute(
+            update(Submission).where(Submission.id == sid).values(status=Status.RUNNING, attempts=attempts, lease_until=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+
+
+def test_a_grading_that_died_is_queued_again_until_its_attempts_run_out(app, client, student, monkeypatch):
+    from gradelab.queue import InProcessQueue
+
+    monkeypatch.setattr(InProcessQueue, "enqueue", lambda self, sid: None)  # nothing grades: the test plays the workers
+    first, second = (submission_id(submit(client, "linear", SEED + f"\n# {n}")) for n in range(2))
+    leave_running(app, first, attempts=1)
+    leave_running(app, second, attempts=app.config["GRADING_MAX_ATTEMPTS"])
+    with app.app_context():
+        assert requeue_expired(db.session, Leases.from_config(app.config)) == [first]
+    assert stored_submission(app, first).status == Status.QUEUED
+    given_up = stored_submission(app, second)
+    assert given_up.status == Status.ERROR and "grading stopped 3 times" in given_up.events[-1].detail
 
 
 def test_empty_code_is_refused_with_a_message(app, client, student):

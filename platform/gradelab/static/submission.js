@@ -3,10 +3,15 @@
   "use strict";
   var charts = [];
 
+  // A diverged run stores its infinities and NaN as strings: they are gaps in the line.
+  function numbers(values) {
+    return values.map(function (v) { return typeof v === "number" ? v : null; });
+  }
+
   function line(label, data, color, dashed) {
     return {
       label: label,
-      data: data,
+      data: numbers(data),
       borderColor: color,
       backgroundColor: color,
       borderDash: dashed ? [6, 4] : [],
