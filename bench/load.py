@@ -71,7 +71,9 @@ def student(base: str, number: int, batch: list[str]) -> int:
     accepted = 0
     for source in batch:
         page = client.get("/exercises/linear")[2]
-        status, url, _ = client.post("/exercises/linear/submit", {"csrf_token": csrf_token(page), "client_token": client_token(page), "source": source})
+        status, url, _ = client.post(
+            "/exercises/linear/submit", {"csrf_token": csrf_token(page), "client_token": client_token(page), "source": source}
+        )
         accepted += "/submissions/" in url
     return accepted
 
@@ -150,12 +152,16 @@ def main() -> None:
         print(f"NOT FINISHED after {args.timeout:.0f} s: {dict(by_status)}; logs in {kept}")
     latencies = [(graded - queued).total_seconds() * 1000 for _, _, queued, graded, _ in rows if graded]
     span_s = (max(r[3] for r in rows if r[3]) - min(r[2] for r in rows)).total_seconds()
-    print(f"burst of {total} submissions over HTTP from {args.students} students; gunicorn x2, {args.workers} workers x 1 sandbox, PostgreSQL, Redis")
+    print(
+        f"burst of {total} submissions over HTTP from {args.students} students; gunicorn x2, {args.workers} workers x 1 sandbox, PostgreSQL, Redis"
+    )
     print(f"  accepted by the site: {accepted}, stored: {len(rows)}, by status: {dict(by_status)}, sent in {sent_s:.1f} s")
     print(f"  exactly one result each: {all(r[4] == 1 for r in rows)} (results per submission: {sorted({r[4] for r in rows})})")
     print(f"  throughput: {len(latencies) / span_s:.1f} graded/s (first submit to last grade: {span_s:.1f} s)")
     print(f"  submit -> graded: p50 {statistics.median(latencies):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms (the burst queues up)")
-    print(f"baseline, same machine, same run: grade_submission on an in-process pool of {args.workers}: {baseline_per_s(200, args.workers):.1f} graded/s")
+    print(
+        f"baseline, same machine, same run: grade_submission on an in-process pool of {args.workers}: {baseline_per_s(200, args.workers):.1f} graded/s"
+    )
 
 
 if __name__ == "__main__":

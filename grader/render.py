@@ -31,7 +31,9 @@ def format_values(values: list[float] | None, limit: int = 6) -> str:
     return f"[{shown}{', ...' if len(values) > limit else ''}]"
 
 
-def format_number(value: float) -> str:
+def format_number(value: float | str) -> str:
+    if isinstance(value, str):  # "NaN", "Infinity": how strict JSON carries them (json_safe)
+        return value
     return f"{value:.7g}"  # float32 carries about 7 significant digits
 
 

@@ -77,6 +77,24 @@ class GradeReport:
     def with_timing(self, duration_ms: float) -> GradeReport:
         return replace(self, duration_ms=round(duration_ms, 1))
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GradeReport:
+        """The report back from `to_json`, as the API serves it to `gradelab submit`."""
+        return cls(
+            exercise=data["exercise"],
+            exercise_version=data["exercise_version"],
+            outcome=data["outcome"],
+            checks=tuple(CheckResult(**check) for check in data["checks"]),
+            diagnoses=tuple(Diagnosis(**diagnosis) for diagnosis in data["diagnoses"]),
+            stdout=data.get("stdout", ""),
+            stdout_truncated=data.get("stdout_truncated", False),
+            duration_ms=data.get("duration_ms", 0.0),
+            message=data.get("message", ""),
+            error=data.get("error"),
+            first_divergence=data.get("first_divergence"),
+            series=data.get("series", {}),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "exercise": self.exercise,

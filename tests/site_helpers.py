@@ -96,3 +96,21 @@ def stored_submission(app: Flask, submission: int) -> Submission:
         assert found.events and found.results is not None  # loaded now, before the session closes
         db.session.expunge(found)
         return found
+
+
+def give_role(app: Flask, email: str, role: str) -> None:
+    """What `gradelab users create --role` or the admin page does, straight in the database."""
+    from gradelab.models import Role, User
+    from sqlalchemy import select
+
+    with app.app_context():
+        db.session.scalar(select(User).where(User.email == email)).role = Role(role)
+        db.session.commit()
+
+
+def signed_in_client(app: Flask, email: str, name: str, role: str = "student") -> FlaskClient:
+    client = app.test_client()
+    assert Auth(client).signup(email=email, name=name).status_code == 302
+    if role != "student":
+        give_role(app, email, role)
+    return client

@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None, runner: Runner | None 
     if not app.config["SECRET_KEY"]:
         raise MissingSecretKey(app.instance_path)
 
-    from . import auth, db, errors, i18n, security, student, vendor
+    from . import account, admin, api, auth, db, errors, i18n, instructor, security, student, vendor
     from .queue import make_queue
 
     db.init_app(app)
@@ -37,6 +37,6 @@ def create_app(test_config: dict[str, Any] | None = None, runner: Runner | None 
     i18n.init_app(app)
     errors.init_app(app)
     app.extensions["gradelab_queue"] = make_queue(app, runner)
-    for blueprint in (auth.bp, student.bp, i18n.bp, vendor.bp):
+    for blueprint in (auth.bp, student.bp, instructor.bp, admin.bp, account.bp, api.bp, i18n.bp, vendor.bp):
         app.register_blueprint(blueprint)
     return app

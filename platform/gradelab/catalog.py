@@ -57,3 +57,12 @@ def exercise_catalog(app: Flask) -> dict[str, ExerciseSpec]:
         folder = app.config["EXERCISES_DIR"]
         catalog = app.extensions["gradelab_catalog"] = load_catalog(Path(folder) if folder else None)
     return catalog
+
+
+def reload_catalog(app: Flask, session: Session) -> list[str]:
+    """Read the exercise folders again and store what changed as new versions; the slugs that changed.
+
+    Gradings started afterwards use the new folders; each keeps the version it was graded against.
+    """
+    app.extensions.pop("gradelab_catalog", None)
+    return sync_catalog(session, exercise_catalog(app))

@@ -74,7 +74,7 @@ def prepare(ctx: click.Context, instance: Path) -> None:
 
 
 @click.command()
-@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Sandboxed workers [default: $GRADELAB_GRADING_WORKERS or 2].")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Sandboxed workers [default: GRADELAB_GRADING_WORKERS, 2].")
 @click.pass_context
 def worker(ctx: click.Context, concurrency: int | None) -> None:
     """Grade submissions from the Celery queue on Redis, with a warm sandbox pool of its own."""
@@ -110,6 +110,83 @@ def worker(ctx: click.Context, concurrency: int | None) -> None:
         runner.close()  # type: ignore[attr-defined]
         grading_queue(app).close()
     sys.exit(consumer.exitcode or 0)
+
+
+@click.command()
+@click.argument("exercise")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--server", metavar="URL", help="The Gradelab site [default: GRADELAB_SERVER, or the config file].")
+@click.option("--json", "as_json", is_flag=True, help="Print the submission as the API returns it.")
+@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to wait for the grade.")
+def submit(exercise: str, file: Path, server: str | None, as_json: bool, timeout: float) -> None:
+    """Submit FILE for EXERCISE to a Gradelab site, wait for the grade, print it as `grade` does.
+
+    The API token comes from GRADELAB_TOKEN or ~/.config/gradelab/config.toml (token = "...").
+    """
+    import json
+
+    from grader import render
+    from grader.report import GradeReport
+
+    from .client import ApiFailure, connection, submit_and_wait
+
+    source = sys.stdin.buffer.read() if str(file) == "-" else grader_cli._read_bytes(file)
+    try:
+        submission = submit_and_wait(connection(server), exercise, source, timeout)
+    except ApiFailure as failure:
+        raise grader_cli.GraderFault(str(failure)) from None
+    if as_json:
+        click.echo(json.dumps(submission, ensure_ascii=False, indent=2))
+    elif submission["report"] is None:
+        click.echo(f"{exercise}: {submission['status']}: {submission['events'][-1]['detail'] or ''}")
+    else:
+        click.echo(render.text_report(GradeReport.from_json(submission["report"]), use_color=sys.stdout.isatty()))
+        if submission["late"]:
+            click.echo(f"\nLate: {submission['penalty']}% penalty, final score {submission['final_score']}/{submission['max_score']}.")
+        click.echo(f"\n{submission['url']}")
+    if submission["status"] == "error":
+        raise grader_cli.GraderFault(submission["events"][-1]["detail"] or "the grader failed")
+    full = submission["report"] is not None and submission["score"] == submission["max_score"] and submission["report"]["outcome"] == "ok"
+    sys.exit(0 if full else grader_cli.EXIT_BELOW_FULL)
+
+
+@click.group()
+def users() -> None:
+    """Manage accounts: instructors and admins are made here or on the admin page."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--name", help="Shown on the site [default: the part of EMAIL before @].")
+@click.option("--role", type=click.Choice(["student", "instructor", "admin"]), default="student", show_default=True)
+@click.password_option(help="Prompted for when not given.")
+@INSTANCE_OPTION
+def create_user(email: str, name: str | None, role: str, password: str, instance: Path) -> None:
+    """Create an account with a role (or give an existing one that role, its password unchanged)."""
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from . import create_app
+    from .db import db
+    from .models import Role, User
+    from .passwords import hash_password
+
+    os.environ.setdefault("GRADELAB_INSTANCE_PATH", str(instance.resolve()))
+    app = create_app({} if _has_secret_key(instance) else {"SECRET_KEY": secrets.token_hex(32)})  # signs nothing here
+    email = email.strip().lower()
+    with app.app_context():
+        upgrade(directory=app.config["MIGRATIONS_DIR"])
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, name=name or email.split("@")[0], password_hash=hash_password(password))
+            db.session.add(user)
+        user.role = Role(role)
+        db.session.commit()
+        click.echo(f"{user.email}: {user.role.value}")
+
+
+def _has_secret_key(instance: Path) -> bool:
+    return "GRADELAB_SECRET_KEY" in os.environ or secret_key_file(str(instance.resolve())).exists()
 
 
 def _interrupt(_signal: int, _frame: object) -> None:
@@ -152,5 +229,5 @@ main = click.Group(
     help=grader_cli.main.help,
     params=grader_cli.main.params,
     callback=grader_cli.main.callback,
-    commands={**grader_cli.main.commands, "serve": serve, "prepare": prepare, "worker": worker},
+    commands={**grader_cli.main.commands, "serve": serve, "prepare": prepare, "worker": worker, "submit": submit, "users": users},
 )

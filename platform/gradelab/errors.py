@@ -14,6 +14,7 @@ from .security import login_manager
 def _messages() -> dict[int, str]:
     return {
         400: _("The request could not be understood."),
+        401: _("Sign in first; API calls need a token: Authorization: Bearer <token>."),
         403: _("You do not have access to this page."),
         404: _("There is no such page, or it is not yours to see."),
         405: _("This page does not accept that kind of request."),
@@ -22,6 +23,10 @@ def _messages() -> dict[int, str]:
         500: _("Something went wrong on our side. Your submission, if you sent one, is saved."),
         503: _("The site cannot reach its database right now. Try again in a moment."),
     }
+
+
+def error_message(code: int, default: str | None = None) -> str:
+    return _messages().get(code, default or "")
 
 
 def init_app(app: Flask) -> None:
@@ -33,7 +38,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
-        return render_template("errors/error.html", code=code, message=_messages().get(code, error.description)), code
+        return render_template("errors/error.html", code=code, message=error_message(code, error.description)), code
 
     @app.errorhandler(OperationalError)
     def database_down(error: OperationalError) -> tuple[str, int]:

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
+
+from .models import LatePolicy, Role
 
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -28,3 +41,25 @@ class SubmitForm(FlaskForm):
     # Not DataRequired: an empty or blank file gets its own message from the view, with a 400.
     source = TextAreaField(_l("Your code"))
     client_token = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+class ExerciseSettingsForm(FlaskForm):
+    published = BooleanField(_l("Published: students see it and can submit"))
+    deadline = DateTimeLocalField(_l("Deadline (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    late_policy = SelectField(
+        _l("After the deadline"),
+        choices=[SelectChoice(LatePolicy.PENALTY.value, _l("accept, with a penalty")), SelectChoice(LatePolicy.REFUSE.value, _l("refuse"))],
+    )
+    late_penalty = IntegerField(_l("Penalty on late submissions (%)"), default=0, validators=[NumberRange(0, 100)])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only its CSRF token."""
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=[SelectChoice(role.value, role.value) for role in Role])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=80)])

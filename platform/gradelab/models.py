@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -35,6 +35,13 @@ class Role(enum.StrEnum):
     STUDENT = "student"
     INSTRUCTOR = "instructor"
     ADMIN = "admin"
+
+
+class LatePolicy(enum.StrEnum):
+    """After an exercise's deadline: accept with a penalty on the score, or refuse."""
+
+    PENALTY = "penalty"
+    REFUSE = "refuse"
 
 
 class Status(enum.StrEnum):
@@ -76,6 +83,31 @@ class User(Base):
     def get_id(self) -> str:
         return str(self.id)
 
+    @property
+    def is_instructor(self) -> bool:
+        return self.role in (Role.INSTRUCTOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API: shown once when made, stored only as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # enough to tell tokens apart in a list
+    created_at: Mapped[datetime] = _timestamp()
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
 
 class Exercise(Base):
     """One exercise folder, by slug; each change of its files adds an ExerciseVersion."""
@@ -86,6 +118,9 @@ class Exercise(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     published: Mapped[bool] = mapped_column(default=True)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    late_policy: Mapped[LatePolicy] = mapped_column(_enum(LatePolicy, "late_policy"), default=LatePolicy.PENALTY, server_default="penalty")
+    late_penalty: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # percent of the score
     current_version_id: Mapped[int | None] = mapped_column(ForeignKey("exercise_versions.id", use_alter=True))
     created_at: Mapped[datetime] = _timestamp()
 
@@ -145,6 +180,9 @@ class Submission(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     lease_token: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Sent after the exercise's deadline, and the penalty (percent) its policy gave then.
+    late: Mapped[bool] = mapped_column(default=False, server_default=false())
+    penalty: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = _timestamp()
     updated_at: Mapped[datetime] = _timestamp(onupdate=utcnow)
 
@@ -161,6 +199,11 @@ class Submission(Base):
     @property
     def latest_result(self) -> GradeResult | None:
         return self.results[-1] if self.results else None
+
+    @property
+    def final_score(self) -> int | None:
+        """The score after the late penalty, as the gradebook counts it."""
+        return None if self.score is None else round(self.score * (100 - self.penalty) / 100)
 
 
 class SubmissionEvent(Base):

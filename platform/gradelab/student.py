@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from .db import db
 from .forms import SubmitForm
 from .i18n import select_locale
-from .models import Exercise, Status, Submission, SubmissionEvent
-from .queue import grading_queue
+from .models import Exercise, Submission
 from .statement import render_statement
-from .worker import Leases
+from .submissions import Refused, poll_ms, store_submission, submission_with_token
 
 bp = Blueprint("student", __name__)
-
-# How soon the submission page asks again, by the submission's age: often while a grade is
-# likely to land (most take a few hundred ms), then less, so a long queue costs the site little.
-POLL_MS_BY_AGE_S = ((3, 100), (15, 500), (float("inf"), 2000))
-
 
 @bp.before_request
 @login_required
@@ -53,24 +44,14 @@ def submit(slug: str) -> Response | tuple[str, int]:
     form = SubmitForm()
     if not form.validate_on_submit():
         return _exercise_page(found, form), 400
-    earlier = _submission_with_token(form.client_token.data)
+    earlier = submission_with_token(current_user, form.client_token.data)
     if earlier is not None:  # the same form sent twice: one submission
         return redirect(url_for(".submission", submission_id=earlier.id), 303)
-    source = _submitted_source(form)
-    version = found.current_version
-    problem = None
-    if not source.strip():
-        problem = (_("Your submission is empty: write your code in the editor, then submit."), 400)
-    elif len(source) > version.max_source_bytes:
-        limit_kib = version.max_source_bytes // 1024
-        problem = (
-            _("Your code is %(size)s KiB; this exercise accepts at most %(limit)s KiB.", size=len(source) // 1024, limit=limit_kib),
-            413,
-        )
-    if problem:
-        form.source.errors.append(problem[0])
-        return _exercise_page(found, form), problem[1]
-    stored = _store_submission(found, source, form.client_token.data)
+    try:
+        stored = store_submission(current_user, found, _submitted_source(form), form.client_token.data)
+    except Refused as refused:
+        form.source.errors.append(refused.message)
+        return _exercise_page(found, form), refused.status
     return redirect(url_for(".submission", submission_id=stored.id), 303)
 
 
@@ -83,24 +64,14 @@ def history(slug: str) -> str:
 @bp.get("/submissions/<int:submission_id>")
 def submission(submission_id: int) -> str:
     own = _own_submission(submission_id)
-    return render_template("student/submission.html", submission=own, lang=select_locale(), poll_ms=_poll_ms(own))
+    return render_template("student/submission.html", submission=own, lang=select_locale(), poll_ms=poll_ms(own))
 
 
 @bp.get("/submissions/<int:submission_id>/result")
 def result(submission_id: int) -> str:
     """The live part of the submission page, which htmx fetches again until the grade is final."""
     own = _own_submission(submission_id)
-    return render_template("student/_result.html", submission=own, poll_ms=_poll_ms(own))
-
-
-def _poll_ms(submission: Submission) -> int:
-    age_s = (datetime.now(UTC) - _as_utc(submission.created_at)).total_seconds()
-    return next(poll_ms for up_to_s, poll_ms in POLL_MS_BY_AGE_S if age_s < up_to_s)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time this site stores is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return render_template("student/_result.html", submission=own, poll_ms=poll_ms(own))
 
 
 def _published(slug: str) -> Exercise:
@@ -123,10 +94,6 @@ def _own_submissions(exercise: Exercise) -> list[Submission]:
     return list(db.session.scalars(query.order_by(Submission.id.desc())))
 
 
-def _submission_with_token(token: str) -> Submission | None:
-    return db.session.scalar(select(Submission).where(Submission.user_id == current_user.id, Submission.client_token == token))
-
-
 def _starting_code(exercise: Exercise) -> str:
     """The starter, or the code of one of the student's own submissions (`?from=<id>`)."""
     from_id = request.args.get("from", type=int)
@@ -141,30 +108,6 @@ def _submitted_source(form: SubmitForm) -> bytes:
     if upload is not None and upload.filename:
         return upload.read(current_app.config["MAX_CONTENT_LENGTH"] + 1)
     return (form.source.data or "").replace("\r\n", "\n").encode("utf-8")
-
-
-def _store_submission(exercise: Exercise, source: bytes, token: str) -> Submission:
-    """Commit the row, then queue its id: a queue that fails cannot lose a stored submission."""
-    stored = Submission(
-        user=current_user,
-        exercise=exercise,
-        exercise_version=exercise.current_version,
-        source=source,
-        client_token=token,
-        lease_until=Leases.from_config(current_app.config).until(),
-    )
-    db.session.add(stored)
-    db.session.add(SubmissionEvent(submission=stored, status=Status.QUEUED))
-    try:
-        db.session.commit()
-    except IntegrityError:  # a double click that raced past the token check
-        db.session.rollback()
-        earlier = _submission_with_token(token)
-        if earlier is None:
-            raise
-        return earlier
-    grading_queue(current_app).enqueue(stored.id)
-    return stored
 
 
 def _exercise_page(exercise: Exercise, form: SubmitForm) -> str:

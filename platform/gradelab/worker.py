@@ -76,7 +76,8 @@ def grade_stored(
     submission, token = claimed
     spec = catalog.get(submission.exercise.slug)
     if spec is None:
-        return _finish(session, submission_id, token, Status.ERROR, f"The exercise {submission.exercise.slug!r} is no longer in the catalog.")
+        message = f"The exercise {submission.exercise.slug!r} is no longer in the catalog."
+        return _finish(session, submission_id, token, Status.ERROR, message)
     try:
         report = grade_submission(spec, submission.source, runner)
     except Exception as error:  # a grader fault: recorded on the submission, never lost

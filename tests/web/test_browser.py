@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from gradelab.queue import grading_queue
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from site_helpers import make_app
+from flask import Flask
+from site_helpers import give_role, make_app
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +35,19 @@ NO_ZERO_GRAD = (ROOT / "exercises/linear/mistakes/no_zero_grad.py").read_text()
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, pool) -> Iterator[str]:
+def site_app(tmp_path_factory, pool) -> Iterator[Flask]:
     app = make_app(tmp_path_factory.mktemp("site"), pool)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    yield app
+    grading_queue(app).close()
+
+
+@pytest.fixture(scope="module")
+def site(site_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, site_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    grading_queue(app).close()
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +144,36 @@ def test_switching_to_chinese(page: Page, site: str):
     screenshot(page, "exercise-zh")
     page.locator("#switch-language").click()
     expect(page.get_by_role("button", name="Submit")).to_be_visible()
+
+
+def test_the_instructor_dashboard(page: Page, site: str, site_app: Flask):
+    sign_up(page, site, "student-for-dashboard@example.com")
+    page.goto(f"{site}/exercises/linear")
+    write_in_editor(page, NO_ZERO_GRAD)
+    submit_and_wait(page)
+    page.get_by_role("button", name="Sign out").click()
+    sign_up(page, site, "teacher@example.com")
+    give_role(site_app, "teacher@example.com", "instructor")
+
+    page.goto(f"{site}/")
+    page.locator("#nav-dashboard").click()
+    expect(page.locator("#exercise-summary")).to_contain_text("Linear model")
+    screenshot(page, "instructor-dashboard")
+    page.get_by_role("link", name="Gradebook").click()
+    expect(page.locator('#gradebook tr[data-email="student-for-dashboard@example.com"] td.cell[data-slug="linear"]')).to_contain_text("45 · 45 · 1")
+    screenshot(page, "instructor-gradebook")
+    page.goto(f"{site}/instructor/exercises/linear")
+    expect(page.locator("#diagnosis-counts")).to_contain_text("missing_zero_grad")
+    bars = page.evaluate("Chart.getChart('histogram-chart').data.datasets[0].data")
+    assert sum(bars) >= 1  # students by best score, drawn
+    screenshot(page, "instructor-exercise")
+    page.get_by_role("link", name="Browse the submissions of this exercise").click()
+    page.locator("#submission-list tbody a").first.click()
+    expect(page.locator("#status")).to_have_attribute("data-status", "graded")
+    expect(page.locator("#loss-chart")).to_be_visible()
+    screenshot(page, "instructor-submission")
+    page.get_by_role("button", name="Regrade").click()
+    expect(page.locator("#status .timeline")).to_contain_text("regrade requested by Grace")
+    expect(page.locator("#status")).to_have_attribute("data-status", "graded", timeout=60_000)  # updated in place
+    page.reload()
+    expect(page.locator("#gradings tbody tr")).to_have_count(2)  # the first grading is kept
