@@ -48,7 +48,15 @@ def test_quadratic_reference_reproduces_seed_trace(catalog):
     assert trace["prediction"]["values"][0] == 8.544171333312988
 
 
-@pytest.mark.parametrize("slug", ["linear", "quadratic"])
+def test_one_sample_mse_reference_reproduces_seed_003(catalog):
+    trace = reference_trace(catalog["one_sample_mse"])
+    grads = [step["grads"]["w"]["values"][0] for step in trace["steps"]]
+    assert [f"{g:.4f}" for g in grads[:4]] == ["-56.4745", "-11.2949", "-2.2590", "-0.4518"]  # as the seed printed
+    assert f"{grads[-1]:.4e}" == "-3.0518e-05"
+    assert f"{trace['prediction']['values'][0]:.4f}" == "5.0000"
+
+
+@pytest.mark.parametrize("slug", ["linear", "quadratic", "one_sample_mse"])
 def test_seed_program_prints_the_seed_output_line_for_line(grade, catalog, slug):
     """The seed's own program, graded in the sandbox, prints exactly what the tutorial printed."""
     source = (catalog[slug].path / "solutions" / "seed.py").read_text(encoding="utf-8")
