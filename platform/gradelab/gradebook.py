@@ -1,7 +1,8 @@
 """The figures of the instructor's dashboard: the gradebook and each exercise's analytics.
 
-Computed from the submissions table alone, with the late penalties applied, so the page, the CSV
-and the API always agree.
+Computed from a few columns of the submissions and results tables, never from whole rows: a
+course's submissions carry their sources and reports, which no figure here needs. Late
+penalties are applied here, so the page, the CSV and the API always agree.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Exercise, GradeResult, Role, Status, Submission, User
+from .models import Exercise, GradeResult, Role, Status, Submission, User, final_score
 
 HISTOGRAM_BINS = 10  # scores in tenths of the maximum; a full score has its own bar
 
@@ -49,16 +50,18 @@ def gradebook(session: Session) -> list[GradebookRow]:
     """Every student, with their cells for the exercises they tried; ordered by name."""
     students = session.scalars(select(User).where(User.role == Role.STUDENT).order_by(User.name, User.id)).all()
     rows = {student.id: GradebookRow(student) for student in students}
-    query = select(Submission).where(Submission.user_id.in_(rows)).order_by(Submission.id)
-    for submission in session.scalars(query):
-        cell = rows[submission.user_id].cells.setdefault(submission.exercise_id, Cell())
-        cell.attempts += 1
-        score = submission.final_score if submission.status == Status.GRADED else None
-        if score is None:
+    columns = (Submission.user_id, Submission.exercise_id, Submission.status, Submission.score, Submission.penalty, Submission.late)
+    for user_id, exercise_id, status, score, penalty, late in session.execute(select(*columns).order_by(Submission.id)):
+        if user_id not in rows:  # an instructor trying an exercise
             continue
-        cell.last = score
-        if cell.best is None or score > cell.best:
-            cell.best, cell.late = score, submission.late
+        cell = rows[user_id].cells.setdefault(exercise_id, Cell())
+        cell.attempts += 1
+        final = final_score(score, penalty) if status == Status.GRADED else None
+        if final is None:
+            continue
+        cell.last = final
+        if cell.best is None or final > cell.best:
+            cell.best, cell.late = final, late
     return list(rows.values())
 
 
@@ -104,27 +107,33 @@ class Analytics:
 
 def exercise_analytics(session: Session, exercise: Exercise) -> Analytics:
     max_score = exercise.current_version.max_score
-    per_student: dict[int, list[Submission]] = defaultdict(list)
-    query = select(Submission).join(User).where(Submission.exercise_id == exercise.id, User.role == Role.STUDENT).order_by(Submission.id)
-    submissions = list(session.scalars(query))
-    for submission in submissions:
-        per_student[submission.user_id].append(submission)
+    scores_by_student: dict[int, list[int | None]] = defaultdict(list)  # in order; None: not graded
+    query = (
+        select(Submission.user_id, Submission.status, Submission.score, Submission.penalty)
+        .join(User)
+        .where(Submission.exercise_id == exercise.id, User.role == Role.STUDENT)
+        .order_by(Submission.id)
+    )
+    submissions = 0
+    for user_id, status, score, penalty in session.execute(query):
+        submissions += 1
+        scores_by_student[user_id].append(final_score(score, penalty) if status == Status.GRADED else None)
     histogram = [0] * (HISTOGRAM_BINS + 1)
     attempts_to_full = []
-    for attempts in per_student.values():
-        scores = [s.final_score for s in attempts if s.status == Status.GRADED and s.final_score is not None]
-        if scores:
-            histogram[_bin(max(scores), max_score)] += 1
-        first_full = next((n for n, s in enumerate(attempts, 1) if s.status == Status.GRADED and s.final_score == max_score), None)
+    for scores in scores_by_student.values():
+        graded = [score for score in scores if score is not None]
+        if graded:
+            histogram[_bin(max(graded), max_score)] += 1
+        first_full = next((n for n, score in enumerate(scores, 1) if score == max_score), None)
         if first_full is not None:
             attempts_to_full.append(first_full)
     return Analytics(
         exercise=exercise,
-        submissions=len(submissions),
-        students=len(per_student),
+        submissions=submissions,
+        students=len(scores_by_student),
         full_score_students=len(attempts_to_full),
         histogram=histogram,
-        diagnoses=_diagnosis_counts(session, [s.id for s in submissions]),
+        diagnoses=_diagnosis_counts(session, exercise),
         median_attempts_to_full=statistics.median(attempts_to_full) if attempts_to_full else None,
     )
 
@@ -135,10 +144,14 @@ def _bin(score: int, max_score: int) -> int:
     return min(HISTOGRAM_BINS - 1, score * HISTOGRAM_BINS // max_score)
 
 
-def _diagnosis_counts(session: Session, submission_ids: list[int]) -> list[tuple[str, int]]:
-    """How many submissions each diagnosis code appears in, judged by each one's latest result."""
-    latest: dict[int, GradeResult] = {}
-    for result in session.scalars(select(GradeResult).where(GradeResult.submission_id.in_(submission_ids)).order_by(GradeResult.id)):
-        latest[result.submission_id] = result
-    counts = Counter(code for result in latest.values() for code in {d["code"] for d in result.report.get("diagnoses", [])})
-    return counts.most_common()
+def _diagnosis_counts(session: Session, exercise: Exercise) -> list[tuple[str, int]]:
+    """How many students' submissions each diagnosis code appears in, judged by each one's latest result."""
+    query = (
+        select(GradeResult.submission_id, GradeResult.diagnosis_codes)
+        .join(Submission)
+        .join(User)
+        .where(Submission.exercise_id == exercise.id, User.role == Role.STUDENT)
+        .order_by(GradeResult.id)
+    )
+    latest = dict(session.execute(query).all())  # later results overwrite earlier ones
+    return Counter(code for codes in latest.values() for code in codes.split()).most_common()

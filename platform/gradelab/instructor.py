@@ -141,7 +141,7 @@ def submission_result(submission_id: int) -> str:
 @bp.post("/submissions/<int:submission_id>/regrade")
 def regrade_submission(submission_id: int) -> Response:
     found = _submission(submission_id)
-    if ActionForm().validate_on_submit() and not request_regrade([found], current_user):
+    if ActionForm().validate_on_submit() and not request_regrade([found.id], current_user):
         flash(_("This submission is still being graded."), "error")
     return redirect(url_for(".submission", submission_id=found.id), 303)
 
@@ -192,14 +192,12 @@ def _latest_versions(exercise: Exercise) -> dict[int, str]:
     return dict(rows.all())
 
 
-def _outdated_submissions(exercise: Exercise) -> list[Submission]:
+def _outdated_submissions(exercise: Exercise) -> list[int]:
     """Finished submissions whose latest grading used another version of the exercise than today's."""
     current = exercise.current_version.version
     versions = _latest_versions(exercise)
-    finished = db.session.scalars(
-        select(Submission).where(Submission.exercise_id == exercise.id, Submission.status.in_([Status.GRADED, Status.ERROR]))
-    )
-    return [s for s in finished if versions.get(s.id) != current]
+    finished = select(Submission.id).where(Submission.exercise_id == exercise.id, Submission.status.in_([Status.GRADED, Status.ERROR]))
+    return [sid for sid in db.session.scalars(finished.order_by(Submission.id)) if versions.get(sid) != current]
 
 
 def _regrade_progress(exercise: Exercise) -> dict[str, int]:

@@ -157,6 +157,11 @@ class ExerciseVersion(Base):
         return self.statement_zh if lang == "zh" else self.statement_en
 
 
+def final_score(score: int | None, penalty: int) -> int | None:
+    """The score after a late penalty in percent, as the gradebook counts it."""
+    return None if score is None else round(score * (100 - penalty) / 100)
+
+
 class Submission(Base):
     """The source of truth for one attempt: stored before it is graded, never deleted by grading."""
 
@@ -202,8 +207,7 @@ class Submission(Base):
 
     @property
     def final_score(self) -> int | None:
-        """The score after the late penalty, as the gradebook counts it."""
-        return None if self.score is None else round(self.score * (100 - self.penalty) / 100)
+        return final_score(self.score, self.penalty)
 
 
 class SubmissionEvent(Base):
@@ -231,6 +235,8 @@ class GradeResult(Base):
     score: Mapped[int]
     max_score: Mapped[int]
     outcome: Mapped[str] = mapped_column(String(32))
+    # The report's diagnosis codes, space-separated: the dashboard counts them without reading reports.
+    diagnosis_codes: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = _timestamp()
 

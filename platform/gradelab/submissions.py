@@ -96,19 +96,19 @@ def store_submission(user: User, exercise: Exercise, source: bytes, token: str |
     return stored
 
 
-def request_regrade(submissions: Iterable[Submission], by: User) -> list[int]:
+def request_regrade(submission_ids: Iterable[int], by: User) -> list[int]:
     """Queue finished submissions again; each grading adds a result and keeps the earlier ones."""
     leases = Leases.from_config(current_app.config)
     ids = []
-    for submission in submissions:
+    for submission_id in submission_ids:
         moved = db.session.execute(
             update(Submission)
-            .where(Submission.id == submission.id, Submission.status.in_([Status.GRADED, Status.ERROR]))
+            .where(Submission.id == submission_id, Submission.status.in_([Status.GRADED, Status.ERROR]))
             .values(status=Status.QUEUED, lease_until=leases.until(), attempts=0)
         )
         if moved.rowcount == 1:
-            db.session.add(SubmissionEvent(submission_id=submission.id, status=Status.QUEUED, detail=f"regrade requested by {by.name}"))
-            ids.append(submission.id)
+            db.session.add(SubmissionEvent(submission_id=submission_id, status=Status.QUEUED, detail=f"regrade requested by {by.name}"))
+            ids.append(submission_id)
     db.session.commit()
     queue = grading_queue(current_app)
     for submission_id in ids:

@@ -121,6 +121,7 @@ def _result_row(submission_id: int, report: GradeReport) -> GradeResult:
         score=report.score,
         max_score=report.max_score,
         outcome=report.outcome,
+        diagnosis_codes=" ".join(dict.fromkeys(report.codes)),
         report=json_safe(report.to_json()),  # strict JSON: a diverged run's infinities as strings
     )
 
