@@ -21,19 +21,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "web"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import waitress  # noqa: E402
 from flask import Flask  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
-from gradelab import create_app  # noqa: E402
-from gradelab.catalog import exercise_catalog, sync_catalog  # noqa: E402
-from gradelab.db import db  # noqa: E402
+from gradelab.catalog import exercise_catalog  # noqa: E402
 from gradelab.queue import grading_queue  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from site_helpers import make_app  # noqa: E402
+from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 from grader.grading import grade_submission, warm_up  # noqa: E402
 from grader.pool import WorkerPool  # noqa: E402
-from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 SEED = (ROOT / "exercises/linear/solutions/seed.py").read_text()
 
@@ -44,17 +43,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def start_site(folder: Path, pool: WorkerPool) -> tuple[str, Flask]:
-    app = create_app(
-        {
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite'}",
-            "EXERCISES_DIR": str(ROOT / "exercises"),
-        },
-        runner=pool,
-    )
-    with app.app_context():
-        upgrade(directory=app.config["MIGRATIONS_DIR"])
-        sync_catalog(db.session, exercise_catalog(app))
+    app = make_app(folder, pool, SECRET_KEY="bench")
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
     app.extensions["bench_server"] = server

@@ -99,7 +99,8 @@ def regrade_exercise(slug: str) -> Response:
 
 @bp.get("/exercises/<slug>/regrade-progress")
 def regrade_progress(slug: str) -> str:
-    return render_template("instructor/_regrade_progress.html", exercise=_exercise(slug), progress=_regrade_progress(_exercise(slug)))
+    found = _exercise(slug)
+    return render_template("instructor/_regrade_progress.html", exercise=found, progress=_regrade_progress(found))
 
 
 @bp.get("/submissions")

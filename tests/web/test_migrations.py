@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -12,25 +11,16 @@ from flask_migrate import downgrade, upgrade
 from gradelab import create_app
 from gradelab.db import db
 from gradelab.models import Base
-from sqlalchemy import create_engine, inspect, text
+from live_services import postgres_database
+from sqlalchemy import inspect, text
 
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TABLES = {"users", "exercises", "exercise_versions", "submissions", "submission_events", "grade_results"}
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A database of its own on the machine's PostgreSQL, dropped afterwards."""
-    name = f"gradelab_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database() as url:
+        yield url
 
 
 def database_urls(tmp_path, postgres_url) -> dict[str, str]:
@@ -66,8 +56,14 @@ def test_results_stored_before_0004_get_their_diagnosis_codes(backend, tmp_path,
         directory = app.config["MIGRATIONS_DIR"]
         upgrade(directory=directory, revision="0003")
         with db.engine.begin() as connection:
-            connection.execute(text("INSERT INTO users (id, email, name, password_hash, role, created_at) VALUES (1, 'a@b.c', 'A', 'x', 'student', CURRENT_TIMESTAMP)"))
-            connection.execute(text("INSERT INTO exercises (id, slug, position, published, created_at) VALUES (1, 'linear', 0, TRUE, CURRENT_TIMESTAMP)"))
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, name, password_hash, role, created_at) VALUES (1, 'a@b.c', 'A', 'x', 'student', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text("INSERT INTO exercises (id, slug, position, published, created_at) VALUES (1, 'linear', 0, TRUE, CURRENT_TIMESTAMP)")
+            )
             connection.execute(
                 text(
                     "INSERT INTO exercise_versions (id, exercise_id, version, title_en, title_zh, statement_en, statement_zh, starter, max_score,"
