@@ -59,10 +59,15 @@ def exercise_catalog(app: Flask) -> dict[str, ExerciseSpec]:
     return catalog
 
 
-def reload_catalog(app: Flask, session: Session) -> list[str]:
-    """Read the exercise folders again and store what changed as new versions; the slugs that changed.
+def exercise_spec(app: Flask, slug: str, version: str) -> ExerciseSpec | None:
+    """The spec of `slug` as its folder holds it now.
 
-    Gradings started afterwards use the new folders; each keeps the version it was graded against.
+    When the database knows another version than this process read at start (`gradelab
+    prepare` stored an edited folder), the folders are read again: a running site or worker
+    grades and regrades against the new version without a restart.
     """
-    app.extensions.pop("gradelab_catalog", None)
-    return sync_catalog(session, exercise_catalog(app))
+    spec = exercise_catalog(app).get(slug)
+    if spec is None or spec.version != version:
+        app.extensions.pop("gradelab_catalog", None)
+        spec = exercise_catalog(app).get(slug)
+    return spec

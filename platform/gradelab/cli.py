@@ -16,7 +16,6 @@ from grader import cli as grader_cli
 from .config import secret_key_file
 from .vendor import missing_assets
 
-
 INSTANCE_OPTION = click.option(
     "--instance",
     type=click.Path(file_okay=False, path_type=Path),

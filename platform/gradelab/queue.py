@@ -8,6 +8,7 @@ queue carries ids only and the submissions table is the source of truth: a job t
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from flask import Flask
 
-from .catalog import exercise_catalog
+from .catalog import exercise_catalog, exercise_spec
 from .db import db
 from .worker import Leases, grade_stored, requeue_expired
 
@@ -42,7 +43,8 @@ def worker_name() -> str:
 def grade_in_app(app: Flask, runner: Runner, submission_id: int) -> None:
     """One grading job, as either backend runs it."""
     with app.app_context():
-        grade_stored(db.session, runner, exercise_catalog(app), submission_id, Leases.from_config(app.config), worker_name())
+        specs = functools.partial(exercise_spec, app)
+        grade_stored(db.session, runner, specs, submission_id, Leases.from_config(app.config), worker_name())
 
 
 class InProcessQueue:

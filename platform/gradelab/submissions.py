@@ -18,7 +18,6 @@ from .models import Exercise, LatePolicy, Status, Submission, SubmissionEvent, U
 from .queue import grading_queue
 from .worker import Leases
 
-
 # How soon a submission page asks again, by the submission's age: often while a grade is likely
 # to land (most take a few hundred ms), then less, so a long queue costs the site little.
 POLL_MS_BY_AGE_S = ((3, 100), (15, 500), (float("inf"), 2000))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,15 +66,18 @@ def claim(session: Session, submission_id: int, leases: Leases, worker: str) -> 
     return submission, token
 
 
-def grade_stored(
-    session: Session, runner: Runner, catalog: dict[str, ExerciseSpec], submission_id: int, leases: Leases, worker: str
-) -> Status | None:
+# The exercise spec to grade with, given its slug and the version the database holds as current.
+SpecSource = Callable[[str, str], ExerciseSpec | None]
+
+
+def grade_stored(session: Session, runner: Runner, specs: SpecSource, submission_id: int, leases: Leases, worker: str) -> Status | None:
     """Grade one stored submission; its final status, or None when it was not ours to grade."""
     claimed = claim(session, submission_id, leases, worker)
     if claimed is None:
         return None
     submission, token = claimed
-    spec = catalog.get(submission.exercise.slug)
+    exercise = submission.exercise
+    spec = specs(exercise.slug, exercise.current_version.version)
     if spec is None:
         message = f"The exercise {submission.exercise.slug!r} is no longer in the catalog."
         return _finish(session, submission_id, token, Status.ERROR, message)

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from site_helpers import csrf_token, graded, make_app, signed_in_client, submission_id, submit
-from sqlalchemy import select
-
-from gradelab.catalog import reload_catalog
+from gradelab.catalog import sync_catalog
 from gradelab.cli import main as gradelab_main
 from gradelab.db import db
 from gradelab.models import Exercise, LatePolicy, Role, Status, Submission, User, utcnow
 from gradelab.queue import grading_queue
+from site_helpers import csrf_token, graded, make_app, signed_in_client, submission_id, submit
+from sqlalchemy import select
+
+from grader.spec import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = (ROOT / "exercises/linear/solutions/seed.py").read_text()
@@ -137,6 +138,7 @@ def test_a_refusing_deadline_turns_submissions_away_and_unpublished_exercises_di
 
 
 def test_regrading_after_an_exercise_change_adds_results_and_keeps_the_old(tmp_path, pool):
+    """The running site grades against the edited folder as soon as the database holds its new version."""
     exercises = tmp_path / "exercises"
     shutil.copytree(ROOT / "exercises", exercises)
     app = make_app(tmp_path, pool, EXERCISES_DIR=str(exercises))
@@ -147,8 +149,8 @@ def test_regrading_after_an_exercise_change_adds_results_and_keeps_the_old(tmp_p
             old_version = db.session.scalar(select(Exercise).where(Exercise.slug == "linear")).current_version.version
         with (exercises / "linear" / "statement.en.md").open("a") as statement:
             statement.write("\nA clarification added after the first submissions.\n")
-        with app.app_context():
-            assert reload_catalog(app, db.session) == ["linear"]
+        with app.app_context():  # what `gradelab prepare` does from another process: the site's own catalog is not told
+            assert sync_catalog(db.session, load_catalog(exercises)) == ["linear"]
         page = teacher.get("/instructor/exercises/linear").get_data(as_text=True)
         assert "0 of 2 submissions graded on the current version" in page
         assert teacher.post("/instructor/exercises/linear/regrade", data={"csrf_token": csrf_token(page)}).status_code == 303
