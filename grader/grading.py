@@ -20,6 +20,7 @@ from dataclasses import replace
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from grader.calls import judge_calls
 from grader.checks import Evidence, run_checks, unrun_checks
 from grader.compare import CaseAnalysis, CaseJudge, numbers_of
 from grader.diagnose import diagnose, exception_diagnosis
@@ -142,8 +143,8 @@ def _judge_as_traces_arrive(
 
 
 def _judged_early(trace: dict[str, Any], job: dict[str, Any], traces: dict[str, Any], judge: CaseJudge) -> dict[str, CaseAnalysis]:
-    """The cases of one job's trace, judged; empty when the trace cannot be judged as it is."""
-    if trace_problem(trace, job) is not None or not _loaded(trace):
+    """The cases of one job's trace, judged; empty when the trace cannot be judged as it is (or is not a training run)."""
+    if job["driver"] != "train" or trace_problem(trace, job) is not None or not _loaded(trace):
         return {}
     cases = {case["name"]: case for case in job["cases"]}
     return {t["name"]: judge.analyse(cases[t["name"]], t, traces[t["name"]], stop_early=cases[t["name"]]["hidden"]) for t in trace["cases"]}
@@ -205,6 +206,8 @@ def _judge(
     if trace["contract"]:
         message = " ".join(contract_message(problem) for problem in trace["contract"])
         return _unrun(exercise, "contract_error", message, **output)
+    if exercise.driver == "calls":
+        return _judge_calls(exercise, job, trace, traces, output)
     cases = {case["name"]: case for case in job["cases"]}
     analyses = [judged.get(t["name"]) or judge.analyse(cases[t["name"]], t, traces[t["name"]], stop_early=cases[t["name"]]["hidden"]) for t in trace["cases"]]
     visible = [a for a in analyses if not a.hidden]
@@ -222,6 +225,21 @@ def _judge(
         error=error,
         first_divergence=_first_divergence(visible),
         series=_series(visible[0]) if visible else {},
+        **output,
+    )
+    return _with_summary(report, exercise.limits)
+
+
+def _judge_calls(exercise: Exercise, job: dict[str, Any], trace: dict[str, Any], traces: dict[str, Any], output: dict[str, Any]) -> GradeReport:
+    verdict = judge_calls(exercise, job["cases"], trace["cases"], traces)
+    report = GradeReport(
+        exercise=exercise.slug,
+        exercise_version=exercise.version,
+        outcome=error_outcome(verdict.error) if verdict.error else "ok",
+        checks=verdict.checks,
+        diagnoses=verdict.diagnoses,
+        error=verdict.error,
+        first_divergence=verdict.first_divergence,
         **output,
     )
     return _with_summary(report, exercise.limits)

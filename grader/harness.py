@@ -65,6 +65,25 @@ def describe(value: Any) -> dict[str, Any]:
     return {"kind": "other", "type": _type_name(value)}
 
 
+MAX_ITEMS = 16  # of a returned tuple or list; deeper than MAX_DEPTH is "other"
+MAX_DEPTH = 3
+
+
+def describe_returned(value: Any, depth: int = 0) -> dict[str, Any]:
+    """`describe`, and also what a function of the `calls` driver may hand back: a bool, a string,
+    a NumPy array, or a short tuple or list of those."""
+    if isinstance(value, bool):
+        return {"kind": "bool", "value": value}
+    if isinstance(value, str):
+        return {"kind": "str", "value": value[:MAX_MESSAGE_CHARS]}
+    if isinstance(value, (list, tuple)) and depth < MAX_DEPTH:
+        return {"kind": "sequence", "items": [describe_returned(item, depth + 1) for item in value[:MAX_ITEMS]], "length": len(value)}
+    if type(value).__module__ == "numpy" and type(value).__name__ == "ndarray" and value.dtype.kind in "biuf":
+        flat = value.reshape(-1)[:MAX_RECORDED_VALUES].astype("float64").tolist()
+        return {"kind": "ndarray", "shape": list(value.shape), "dtype": str(value.dtype), "values": flat}
+    return describe(value)
+
+
 def _flat_values(tensor: torch.Tensor) -> list[Any]:
     if tensor.dtype == torch.bool:
         tensor = tensor.detach().to(torch.float64)  # JSON numbers, not true/false
@@ -152,6 +171,21 @@ def run_case(module: types.ModuleType, case: dict[str, Any], source_lines: list[
         record["stopped"] = stop.reason
     except BaseException as error:  # student code may raise anything, SystemExit included
         record["error"] = error_record(error, source_lines, where["phase"], where["step"])
+    return record
+
+
+def run_calls(module: types.ModuleType, case: dict[str, Any], source_lines: list[str]) -> dict[str, Any]:
+    """The `calls` driver: each function of the contract on the case's arguments, and what it returned.
+
+    One function that raises does not stop the others: each call is its own record.
+    """
+    record: dict[str, Any] = {"name": case["name"], "calls": {}}
+    for name, args in case["args"].items():
+        try:
+            returned = getattr(module, name)(*json.loads(json.dumps(args)))  # a fresh copy for each call
+            record["calls"][name] = {"value": describe_returned(returned)}
+        except BaseException as error:  # student code may raise anything, SystemExit included
+            record["calls"][name] = {"error": error_record(error, source_lines, "call", None)}
     return record
 
 
@@ -284,10 +318,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     if trace["contract"]:
         return trace
     source_lines = job["source"].splitlines()
+    run = run_calls if job.get("driver") == "calls" else run_case
     for case in sorted(job["cases"], key=lambda c: c["hidden"]):
         if case["hidden"]:
             silence_output()
-        trace["cases"].append(run_case(module, case, source_lines))
+        trace["cases"].append(run(module, case, source_lines))
     return trace
 
 

@@ -56,6 +56,8 @@ def _tensor_from(value: Any, generator: torch.Generator) -> torch.Tensor:
 
 
 def job_cases(exercise: Exercise) -> list[dict[str, Any]]:
+    if exercise.driver == "calls":
+        return [{"name": case.name, "hidden": case.hidden, "args": {f: list(a) for f, a in case.args.items()}} for case in exercise.cases]
     return [materialize_case(case, dict(exercise.parameters)) for case in exercise.cases]
 
 
@@ -108,9 +110,14 @@ def compute_reference_traces(exercise: Exercise) -> dict[str, dict[str, Any]]:
     lines = exercise.reference_path.read_text(encoding="utf-8").splitlines()
     traces = {}
     for case in job_cases(exercise):
-        trace = harness.run_case(module, case, lines)
-        if trace["error"] or trace["stopped"]:
-            raise RuntimeError(f"{exercise.reference_path}: the reference fails on case {case['name']!r}: {trace['error'] or trace['stopped']}")
+        if exercise.driver == "calls":
+            trace = harness.run_calls(module, case, lines)
+            failure = next((call["error"] for call in trace["calls"].values() if "error" in call), None)
+        else:
+            trace = harness.run_case(module, case, lines)
+            failure = trace["error"] or trace["stopped"]
+        if failure:
+            raise RuntimeError(f"{exercise.reference_path}: the reference fails on case {case['name']!r}: {failure}")
         traces[case["name"]] = trace
     return traces
 

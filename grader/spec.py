@@ -20,8 +20,9 @@ from typing import Any
 
 LANGUAGES = ("en", "zh")
 # The checks each driver scores, in report order; `points` in exercise.toml must name exactly these.
+# `calls` scores one check per function of its contract, then `hidden`: its checks are the exercise's.
 DRIVER_CHECKS = MappingProxyType(
-    {"train": ("forward", "loss_graph", "loss_value", "gradients", "update", "trace", "prediction", "hidden")}
+    {"train": ("forward", "loss_graph", "loss_value", "gradients", "update", "trace", "prediction", "hidden"), "calls": ()}
 )
 DRIVERS = tuple(DRIVER_CHECKS)
 BATCH_MODES = ("sample", "full")
@@ -87,6 +88,15 @@ class Case:
 
 
 @dataclass(frozen=True)
+class CallCase:
+    """For the `calls` driver: the arguments each function of the contract is called with."""
+
+    name: str
+    hidden: bool
+    args: Mapping[str, tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
 class LabelledFile:
     """A known-correct or known-mistaken submission that `check-exercises` grades."""
 
@@ -106,7 +116,7 @@ class Exercise:
     driver: str
     functions: Mapping[str, tuple[str, ...]]
     parameters: Mapping[str, tuple[int, ...]]
-    cases: tuple[Case, ...]
+    cases: tuple[Case, ...] | tuple[CallCase, ...]
     points: Mapping[str, int]
     tolerances: Mapping[str, Tolerance]
     limits: Limits = field(default_factory=Limits)
@@ -170,16 +180,17 @@ def load_exercise(folder: Path) -> Exercise:
         raise ExerciseError(toml_path, "", f"not valid TOML: {error}") from None
     reader = _Reader(toml_path)
     driver = reader.choice(data, "driver", DRIVERS)
+    functions = reader.functions(data)
     exercise = Exercise(
         slug=folder.name,
         path=folder,
         version=folder_version(folder),
         title=reader.languages(data, "title"),
         driver=driver,
-        functions=reader.functions(data),
-        parameters=reader.parameters(data),
-        cases=reader.cases(data),
-        points=reader.points(data, DRIVER_CHECKS[driver]),
+        functions=functions,
+        parameters=reader.parameters(data, required=driver == "train"),
+        cases=reader.call_cases(data, functions) if driver == "calls" else reader.cases(data),
+        points=reader.points(data, (*functions, "hidden") if driver == "calls" else DRIVER_CHECKS[driver]),
         tolerances=reader.tolerances(data),
         limits=reader.limits(data),
     )
@@ -210,6 +221,8 @@ def _check_files(exercise: Exercise) -> None:
 def _check_cases(exercise: Exercise, reader: _Reader) -> None:
     if not exercise.visible_cases:
         raise ExerciseError(reader.path, "cases", "at least one case must be visible (hidden = false)")
+    if exercise.driver == "calls":
+        return  # call_cases checked each case's functions
     for index, case in enumerate(exercise.cases):
         missing = set(exercise.parameters) - set(case.init)
         extra = set(case.init) - set(exercise.parameters)
@@ -264,14 +277,18 @@ class _Reader:
             result[name] = tuple(args)
         return MappingProxyType(result)
 
-    def parameters(self, data: Mapping[str, Any]) -> Mapping[str, tuple[int, ...]]:
-        table = self.get(self.get(data, "contract", dict), "parameters", dict, "contract")
+    def parameters(self, data: Mapping[str, Any], required: bool = True) -> Mapping[str, tuple[int, ...]]:
+        """The module-level tensors the harness installs; a `calls` exercise may have none."""
+        contract = self.get(data, "contract", dict)
+        if not required and "parameters" not in contract:
+            return MappingProxyType({})
+        table = self.get(contract, "parameters", dict, "contract")
         result = {}
         for name, shape in table.items():
             if not isinstance(shape, list) or not all(isinstance(n, int) and n > 0 for n in shape):
                 raise self.fail(f"contract.parameters.{name}", "expected a shape: a list of positive integers")
             result[name] = tuple(shape)
-        if not result:
+        if required and not result:
             raise self.fail("contract.parameters", "name at least one parameter")
         return MappingProxyType(result)
 
@@ -309,6 +326,28 @@ class _Reader:
                     seed=self.get(table, "seed", int, where) if "seed" in table else None,
                 )
             )
+        return tuple(result)
+
+    def call_cases(self, data: Mapping[str, Any], functions: Mapping[str, tuple[str, ...]]) -> tuple[CallCase, ...]:
+        """`[[cases]]` of the `calls` driver: `args = { function = [argument, ...] }` for every function."""
+        cases = self.get(data, "cases", list)
+        if not cases:
+            raise self.fail("cases", "at least one case is required")
+        result: list[CallCase] = []
+        for index, table in enumerate(cases):
+            where = f"cases[{index}]"
+            if not isinstance(table, dict):
+                raise self.fail(where, "expected a table ([[cases]])")
+            name = self.get(table, "name", str, where)
+            if name in {case.name for case in result}:
+                raise self.fail(f"{where}.name", f"{name!r} is used twice")
+            args = self.get(table, "args", dict, where)
+            if set(args) != set(functions):
+                raise self.fail(f"{where}.args", f"must give the arguments of exactly the functions {sorted(functions)}")
+            for function, values in args.items():
+                if not isinstance(values, list) or len(values) != len(functions[function]):
+                    raise self.fail(f"{where}.args.{function}", f"expected a list of {len(functions[function])} arguments")
+            result.append(CallCase(name, self.get(table, "hidden", bool, where), MappingProxyType({f: tuple(v) for f, v in args.items()})))
         return tuple(result)
 
     def tensor_value(self, table: Mapping[str, Any], key: str, where: str) -> Any:

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, NotRequired, Required, TypedDict
 
 import msgspec
 
-from grader.harness import MAX_MESSAGE_CHARS, MAX_RECORDED_VALUES, TRACE_FORMAT
+from grader.harness import MAX_DEPTH, MAX_ITEMS, MAX_MESSAGE_CHARS, MAX_RECORDED_VALUES, TRACE_FORMAT
 
 Name = Annotated[str, msgspec.Meta(max_length=200)]
 Message = Annotated[str, msgspec.Meta(max_length=MAX_MESSAGE_CHARS)]
@@ -108,6 +108,23 @@ class Trace(TypedDict):
     cases: list[Case]
 
 
+class Call(TypedDict, total=False):
+    value: dict[str, Any]  # a described value: checked by `_returned_problem`
+    error: Error
+
+
+class CallsCase(TypedDict):
+    name: Name
+    calls: Annotated[dict[Name, Call], msgspec.Meta(max_length=64)]
+
+
+class CallsTrace(TypedDict):
+    format: Literal[TRACE_FORMAT]  # type: ignore[valid-type]
+    load: Load
+    contract: list[Problem]
+    cases: list[CallsCase]
+
+
 class CheckedTrace(dict):
     """A trace whose structure was checked as it was decoded: `trace_problem` need not check it again."""
 
@@ -136,6 +153,8 @@ def decode_trace(body: bytes) -> dict[str, Any]:
 
 def trace_problem(trace: Any, job: dict[str, Any]) -> str | None:
     """What is wrong with this trace for this job, or None when it can be judged."""
+    if job.get("driver") == "calls":
+        return _calls_trace_problem(trace, job)
     if not isinstance(trace, CheckedTrace):
         try:
             msgspec.convert(trace, Trace)
@@ -192,3 +211,64 @@ def _consistent(value: dict[str, Any]) -> bool:
     if "complex" in value["dtype"]:
         return value["values"] == []
     return len(value["values"]) == min(math.prod(value["shape"]), MAX_RECORDED_VALUES)
+
+
+def _calls_trace_problem(trace: Any, job: dict[str, Any]) -> str | None:
+    try:
+        msgspec.convert(trace, CallsTrace)
+    except msgspec.ValidationError as error:
+        return str(error)
+    if not trace["load"]["ok"] and not set(Error.__required_keys__) <= set(trace["load"]):
+        return "a failed load without its error"
+    ran_cases = trace["load"]["ok"] and not trace["contract"]
+    if [case["name"] for case in trace["cases"]] != ([case["name"] for case in job["cases"]] if ran_cases else []):
+        return "its cases are not the cases of the job"
+    for record, case in zip(trace["cases"], job["cases"], strict=False):
+        if set(record["calls"]) != set(case["args"]):
+            return f"case {case['name']}: its calls are not the functions of the job"
+        for name, call in record["calls"].items():
+            if len(call) != 1:
+                return f"case {case['name']}: call {name} has both or neither of a value and an error"
+            problem = _returned_problem(call["value"], 0) if "value" in call else None
+            if problem:
+                return f"case {case['name']}: call {name}: {problem}"
+    return None
+
+
+RETURNED_FIELDS = {
+    **FIELDS_BY_KIND,
+    "bool": {"kind", "value"},
+    "str": {"kind", "value"},
+    "sequence": {"kind", "items", "length"},
+    "ndarray": {"kind", "shape", "dtype", "values"},
+}
+
+
+def _returned_problem(value: Any, depth: int) -> str | None:
+    """What is wrong with a described return value (`harness.describe_returned`), or None."""
+    if not isinstance(value, dict) or value.get("kind") not in RETURNED_FIELDS or set(value) != RETURNED_FIELDS[value["kind"]]:
+        return "a value of unknown form"
+    kind = value["kind"]
+    if kind in FIELDS_BY_KIND:
+        try:
+            checked = msgspec.convert(value, Value)
+        except msgspec.ValidationError as error:
+            return str(error)
+        return None if _consistent(checked) else "a value whose numbers do not match its shape"
+    if kind in ("bool", "str"):
+        if not isinstance(value["value"], bool if kind == "bool" else str):
+            return f"a {kind} that is not one"
+        return "a string too long" if kind == "str" and len(value["value"]) > MAX_MESSAGE_CHARS else None
+    if kind == "sequence":
+        items, length = value["items"], value["length"]
+        bounded = isinstance(items, list) and len(items) <= MAX_ITEMS and isinstance(length, int) and length >= len(items)
+        if depth >= MAX_DEPTH or not bounded:
+            return "a sequence out of bounds"
+        return next((p for p in (_returned_problem(item, depth + 1) for item in items) if p), None)
+    shape, values = value["shape"], value["values"]
+    shaped = isinstance(shape, list) and len(shape) <= 8 and all(isinstance(n, int) and n >= 0 for n in shape)
+    if not shaped or not isinstance(value["dtype"], str):
+        return "an array of unknown form"
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return "an array of unknown form"
+    return None if len(values) == min(math.prod(shape), MAX_RECORDED_VALUES) else "an array whose numbers do not match its shape"

@@ -25,7 +25,7 @@ def runner() -> CliRunner:
 def test_exercises_lists_the_catalog(runner):
     result = runner.invoke(main, ["exercises"])
     assert result.exit_code == 0
-    assert [line.split()[0] for line in result.output.splitlines()] == ["linear", "matrix_mse", "one_sample_mse", "quadratic"]
+    assert [line.split()[0] for line in result.output.splitlines()] == ["linear", "matrix_mse", "one_sample_mse", "quadratic", "tensor_facts", "vector_backward"]
 
 
 def test_show_prints_the_statement_in_each_language(runner):

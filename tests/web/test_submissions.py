@@ -121,9 +121,8 @@ def test_a_result_the_database_refuses_ends_as_an_error_with_a_message(app, clie
 def leave_running(app, sid: int, attempts: int) -> None:
     """As a grading that died leaves its row: running, its lease over."""
     with app.app_context():
-        db.session.execute(
-            update(Submission).where(Submission.id == sid).values(status=Status.RUNNING, attempts=attempts, lease_until=utcnow() - timedelta(seconds=1))
-        )
+        expired = {"status": Status.RUNNING, "attempts": attempts, "lease_until": utcnow() - timedelta(seconds=1)}
+        db.session.execute(update(Submission).where(Submission.id == sid).values(**expired))
         db.session.commit()
 
 
