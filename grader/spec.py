@@ -26,6 +26,7 @@ DRIVER_CHECKS = MappingProxyType(
 )
 DRIVERS = tuple(DRIVER_CHECKS)
 BATCH_MODES = ("sample", "full")
+DEFAULT_ORDER = 1000
 LABEL_PATTERN = re.compile(r"^#\s*expect:\s*(?P<label>[a-z_]+)\s*$", re.MULTILINE)
 DEFAULT_EXERCISES_DIR = Path(__file__).resolve().parent.parent / "exercises"
 
@@ -120,6 +121,7 @@ class Exercise:
     points: Mapping[str, int]
     tolerances: Mapping[str, Tolerance]
     limits: Limits = field(default_factory=Limits)
+    order: int = DEFAULT_ORDER  # place in the course: lists show exercises by it
 
     @property
     def max_score(self) -> int:
@@ -162,12 +164,13 @@ def exercises_dir() -> Path:
 
 
 def load_catalog(root: Path | None = None) -> dict[str, Exercise]:
-    """Every exercise folder under `root`, by slug, in name order."""
+    """Every exercise folder under `root`, by slug, in course order (`order`, then name)."""
     root = root or exercises_dir()
     if not root.is_dir():
         raise ExerciseError(root, "", "no exercises folder here (set GRADELAB_EXERCISES_DIR)")
     folders = sorted(p for p in root.iterdir() if (p / "exercise.toml").is_file())
-    return {folder.name: load_exercise(folder) for folder in folders}
+    exercises = sorted((load_exercise(folder) for folder in folders), key=lambda exercise: (exercise.order, exercise.slug))
+    return {exercise.slug: exercise for exercise in exercises}
 
 
 def load_exercise(folder: Path) -> Exercise:
@@ -193,6 +196,7 @@ def load_exercise(folder: Path) -> Exercise:
         points=reader.points(data, (*functions, "hidden") if driver == "calls" else DRIVER_CHECKS[driver]),
         tolerances=reader.tolerances(data),
         limits=reader.limits(data),
+        order=reader.get(data, "order", int) if "order" in data else DEFAULT_ORDER,
     )
     _check_files(exercise)
     _check_cases(exercise, reader)

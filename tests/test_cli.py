@@ -25,7 +25,7 @@ def runner() -> CliRunner:
 def test_exercises_lists_the_catalog(runner):
     result = runner.invoke(main, ["exercises"])
     assert result.exit_code == 0
-    assert [line.split()[0] for line in result.output.splitlines()] == ["linear", "matrix_mse", "one_sample_mse", "quadratic", "tensor_facts", "vector_backward"]
+    assert [line.split()[0] for line in result.output.splitlines()] == ["tensor_facts", "vector_backward", "linear", "quadratic", "one_sample_mse", "detach_numpy", "matrix_mse", "retain_create_graph"]
 
 
 def test_show_prints_the_statement_in_each_language(runner):

@@ -56,7 +56,7 @@ def test_one_sample_mse_reference_reproduces_seed_003(catalog):
     assert f"{trace['prediction']['values'][0]:.4f}" == "5.0000"
 
 
-@pytest.mark.parametrize("slug", ["linear", "quadratic", "one_sample_mse", "vector_backward", "tensor_facts"])
+@pytest.mark.parametrize("slug", ["linear", "quadratic", "one_sample_mse", "vector_backward", "tensor_facts", "detach_numpy"])
 def test_seed_program_prints_the_seed_output_line_for_line(grade, catalog, slug):
     """The seed's own program, graded in the sandbox, prints exactly what the tutorial printed."""
     source = (catalog[slug].path / "solutions" / "seed.py").read_text(encoding="utf-8")

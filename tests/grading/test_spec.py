@@ -38,6 +38,7 @@ def break_toml(folder: Path, old: str, new: str) -> None:
         ('name = "two-points"', 'name = "seed"', "cases[2].name", "used twice"),
         ("x = [1.0, 2.0, 3.0]", 'x = [1.0, "two"]', "cases[0].x", "only numbers"),
         ("[points]", "[pointz]", "points", "is required"),
+        ("order = 30", 'order = "first"', "order", "expected int"),
     ],
 )
 def test_broken_field_is_named(linear_copy, old, new, field, words):

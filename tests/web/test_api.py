@@ -51,7 +51,7 @@ def test_submit_and_poll_through_the_api(app):
     api = app.test_client()  # no session: the token alone
     token = new_token(ada)
     listed = api.get("/api/v1/exercises", headers=bearer(token)).get_json()
-    assert [e["slug"] for e in listed["exercises"]] == ["linear", "matrix_mse", "one_sample_mse", "quadratic", "tensor_facts", "vector_backward"]
+    assert [e["slug"] for e in listed["exercises"]] == ["tensor_facts", "vector_backward", "linear", "quadratic", "one_sample_mse", "detach_numpy", "matrix_mse", "retain_create_graph"]
     source = SEED_FILE.read_bytes()
     sent = api.post(
         "/api/v1/exercises/linear/submissions",
@@ -125,6 +125,8 @@ def test_the_instructor_reads_the_gradebook_through_the_api(app):
                 "matrix_mse": {"attempts": 0, "best": None, "last": None, "late": False},
                 "one_sample_mse": {"attempts": 0, "best": None, "last": None, "late": False},
                 "tensor_facts": {"attempts": 0, "best": None, "last": None, "late": False},
+                "detach_numpy": {"attempts": 0, "best": None, "last": None, "late": False},
+                "retain_create_graph": {"attempts": 0, "best": None, "last": None, "late": False},
                 "vector_backward": {"attempts": 0, "best": None, "last": None, "late": False},
             },
         }

@@ -1,0 +1,21 @@
+# expect: wrong_dtype
+# A new float64 array: the values are right, but it is a converted copy, not the float32 data.
+import numpy
+import torch
+
+
+def detached(data):
+    t1 = torch.tensor(data, requires_grad=True, dtype=torch.float32)
+    return t1, t1.detach()
+
+
+def change_through_data(data, value):
+    t1 = torch.tensor(data, requires_grad=True, dtype=torch.float32)
+    t2 = t1.detach()
+    t1.data[0] = value
+    return t2
+
+
+def to_numpy(data):
+    t1 = torch.tensor(data, requires_grad=True, dtype=torch.float32)
+    return numpy.array(t1.detach(), dtype=numpy.float64)

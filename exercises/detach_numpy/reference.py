@@ -1,0 +1,20 @@
+"""Reference: seed 004's tensor-to-ndarray example, one function per fact it shows."""
+import torch
+
+
+def detached(data):
+    t1 = torch.tensor(data, requires_grad=True, dtype=torch.float32)
+    t2 = t1.detach()
+    return t1, t2
+
+
+def change_through_data(data, value):
+    t1 = torch.tensor(data, requires_grad=True, dtype=torch.float32)
+    t2 = t1.detach()
+    t1.data[0] = value
+    return t2
+
+
+def to_numpy(data):
+    t1 = torch.tensor(data, requires_grad=True, dtype=torch.float32)
+    return t1.detach().numpy()
