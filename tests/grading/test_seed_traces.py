@@ -83,3 +83,21 @@ def test_matrix_reference_matches_the_seed_formulas(catalog):
     grad_b = trace["steps"][0]["grads"]["b"]["values"]
     assert grad_w == grad_b * 5
     assert grad_b == pytest.approx((2 * z.sum(0) / 6).tolist(), rel=1e-6)
+
+
+def test_scalar_descent_seed_program_prints_every_line_the_tutorial_kept(grade, catalog):
+    """The tutorial's transcript skips some of its 100 lines: each one it kept is printed, in order."""
+    source = (catalog["scalar_descent"].path / "solutions" / "seed.py").read_text(encoding="utf-8")
+    report = grade("scalar_descent", source)
+    printed = report.stdout.splitlines()
+    positions = [printed.index(line) for line in seed_output("scalar_descent")]
+    assert positions == sorted(positions) and positions[0] == 0
+    assert report.is_full_score, report.to_json()
+
+
+def test_scalar_descent_reference_reproduces_seed_004(catalog):
+    from grader.reference import load_reference
+
+    weights, grads, losses = load_reference(catalog["scalar_descent"]).minimise(10.0, 0.01, 100)
+    printed = (repr(weights[0].item()), repr(grads[1].item()), repr(losses[2].item()))
+    assert printed == ("9.800000190734863", "19.600000381469727", "112.23681640625")  # steps 1, 2, 3 of the table

@@ -1,0 +1,27 @@
+# expect: wrong_requires_grad
+# Computes the new w under no_grad: right value, but it no longer requires grad.
+import torch
+
+
+def one_step(w0, lr):
+    w = torch.tensor(w0, requires_grad=True, dtype=torch.float32)
+    loss = 2 * w**2
+    loss.backward()
+    with torch.no_grad():
+        return w - lr * w.grad
+
+
+def minimise(w0, lr, steps):
+    w = torch.tensor(w0, requires_grad=True, dtype=torch.float32)
+    weights, grads, losses = [], [], []
+    for _ in range(steps):
+        loss = w**2 + 20
+        if w.grad is not None:
+            w.grad.zero_()
+        loss.backward()
+        w.data = w.data - lr * w.grad
+        weights.append(w.item())
+        grads.append(w.grad.item())
+        losses.append(loss.item())
+    return torch.tensor(weights), torch.tensor(grads), torch.tensor(losses)
+
