@@ -223,3 +223,20 @@ def test_users_create_makes_an_instructor_who_can_sign_in(tmp_path):
         assert client.get("/instructor/gradebook").status_code == 200
     finally:
         grading_queue(app).close()
+
+
+def test_a_new_exercise_folder_is_served_and_graded_without_a_restart(tmp_path, pool):
+    exercises = tmp_path / "exercises"
+    shutil.copytree(ROOT / "exercises", exercises, ignore=shutil.ignore_patterns("nn_linear"))
+    app = make_app(tmp_path, pool, EXERCISES_DIR=str(exercises))
+    try:
+        ada = signed_in_client(app, "ada@example.com", "Ada")
+        assert ada.get("/exercises/nn_linear").status_code == 404
+        shutil.copytree(ROOT / "exercises" / "nn_linear", exercises / "nn_linear")
+        with app.app_context():  # `gradelab prepare`, from another process
+            assert sync_catalog(db.session, load_catalog(exercises)) == ["nn_linear"]
+        assert "/exercises/nn_linear" in ada.get("/").get_data(as_text=True)
+        sid = submission_id(submit(ada, "nn_linear", (ROOT / "exercises/nn_linear/reference.py").read_text()))
+        assert graded(app, sid).score == 100
+    finally:
+        grading_queue(app).close()
