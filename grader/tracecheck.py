@@ -153,11 +153,10 @@ def decode_trace(body: bytes) -> dict[str, Any]:
 
 def trace_problem(trace: Any, job: dict[str, Any]) -> str | None:
     """What is wrong with this trace for this job, or None when it can be judged."""
-    if job.get("driver") == "calls":
-        return _calls_trace_problem(trace, job)
-    if not isinstance(trace, CheckedTrace):
+    calls = job.get("driver") == "calls"
+    if calls or not isinstance(trace, CheckedTrace):
         try:
-            msgspec.convert(trace, Trace)
+            msgspec.convert(trace, CallsTrace if calls else Trace)
         except msgspec.ValidationError as error:
             return str(error)
     if not trace["load"]["ok"] and not set(Error.__required_keys__) <= set(trace["load"]):
@@ -167,8 +166,9 @@ def trace_problem(trace: Any, job: dict[str, Any]) -> str | None:
     if [case["name"] for case in trace["cases"]] != expected_names:
         return "its cases are not the cases of the job"
     cases = {case["name"]: case for case in job["cases"]}
-    for case in trace["cases"]:
-        problem = _case_problem(case, cases[case["name"]], set(job["parameters"]))
+    for record in trace["cases"]:
+        case = cases[record["name"]]
+        problem = _calls_case_problem(record, case) if calls else _case_problem(record, case, set(job["parameters"]))
         if problem:
             return f"case {case['name']}: {problem}"
     return None
@@ -213,25 +213,15 @@ def _consistent(value: dict[str, Any]) -> bool:
     return len(value["values"]) == min(math.prod(value["shape"]), MAX_RECORDED_VALUES)
 
 
-def _calls_trace_problem(trace: Any, job: dict[str, Any]) -> str | None:
-    try:
-        msgspec.convert(trace, CallsTrace)
-    except msgspec.ValidationError as error:
-        return str(error)
-    if not trace["load"]["ok"] and not set(Error.__required_keys__) <= set(trace["load"]):
-        return "a failed load without its error"
-    ran_cases = trace["load"]["ok"] and not trace["contract"]
-    if [case["name"] for case in trace["cases"]] != ([case["name"] for case in job["cases"]] if ran_cases else []):
-        return "its cases are not the cases of the job"
-    for record, case in zip(trace["cases"], job["cases"], strict=False):
-        if set(record["calls"]) != set(case["args"]):
-            return f"case {case['name']}: its calls are not the functions of the job"
-        for name, call in record["calls"].items():
-            if len(call) != 1:
-                return f"case {case['name']}: call {name} has both or neither of a value and an error"
-            problem = _returned_problem(call["value"], 0) if "value" in call else None
-            if problem:
-                return f"case {case['name']}: call {name}: {problem}"
+def _calls_case_problem(record: dict[str, Any], case: dict[str, Any]) -> str | None:
+    if set(record["calls"]) != set(case["args"]):
+        return "its calls are not the functions of the job"
+    for name, call in record["calls"].items():
+        if len(call) != 1:
+            return f"call {name} has both or neither of a value and an error"
+        problem = _returned_problem(call["value"], 0) if "value" in call else None
+        if problem:
+            return f"call {name}: {problem}"
     return None
 
 
