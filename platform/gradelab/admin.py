@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from .db import db
 from .forms import RoleForm
 from .models import Role, User
+from .security import only_for
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.before_request
-def _admins_only() -> None:
-    if not current_user.is_authenticated or not current_user.is_admin:
-        abort(403)
+bp.before_request(only_for(lambda user: user.is_admin))
 
 
 @bp.get("/users")

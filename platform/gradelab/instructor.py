@@ -16,18 +16,13 @@ from .forms import ActionForm, ExerciseSettingsForm
 from .gradebook import exercise_analytics, exercises_in_order, filtered_rows, gradebook, sorted_rows
 from .i18n import select_locale
 from .models import Exercise, GradeResult, LatePolicy, Status, Submission, User
+from .security import only_for
 from .submissions import as_utc, poll_ms, request_regrade
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 
 SUBMISSIONS_PER_PAGE = 50
-
-
-@bp.before_request
-def _instructors_only() -> None:
-    """403 for students and for visitors alike: this area says nothing to anyone else."""
-    if not current_user.is_authenticated or not current_user.is_instructor:
-        abort(403)
+bp.before_request(only_for(lambda user: user.is_instructor))
 
 
 @bp.get("/")

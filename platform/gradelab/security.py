@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, has_request_context, request
+from collections.abc import Callable
+
+from flask import Flask, abort, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -38,3 +40,14 @@ def init_app(app: Flask) -> None:
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def only_for(allowed: Callable[[User], bool]) -> Callable[[], None]:
+    """A blueprint's `before_request` guard: 403 for visitors and for users `allowed` refuses alike,
+    so that an area says nothing, not even "sign in", to anyone outside it."""
+
+    def guard() -> None:
+        if not current_user.is_authenticated or not allowed(current_user):
+            abort(403)
+
+    return guard
