@@ -20,9 +20,9 @@ from .security import only_for
 from .submissions import as_utc, poll_ms, request_regrade
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+bp.before_request(only_for(lambda user: user.is_instructor))
 
 SUBMISSIONS_PER_PAGE = 50
-bp.before_request(only_for(lambda user: user.is_instructor))
 
 
 @bp.get("/")
