@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.harness import training_samples
-from grader.reference import Stepper
+from grader.reference import State, Stepper, Values
 from grader.spec import Tolerance
 
-Values = list[float]
+FIRST_CHUNK = 16  # steps asked of the reference at once; later chunks reach twice as far
 
 
 def is_close(actual: Sequence[float] | None, expected: Sequence[float] | None, tol: Tolerance) -> bool:
@@ -174,18 +174,17 @@ class CaseJudge:
 
     def _judge_steps(self, analysis: CaseAnalysis, stop_early: bool) -> None:
         case, reference = analysis.case, analysis.reference
-        samples = training_samples(case)
         shapes = {name: spec["shape"] for name, spec in case["init"].items()}
         state = {name: spec["values"] for name, spec in case["init"].items()}
         leftover = {name: [0.0] * len(values) for name, values in state.items()}
+        transitions = _Transitions(self.stepper, case, analysis.student["steps"])
         on_track = True
         for position, raw in enumerate(analysis.student["steps"]):
             check = StepCheck(position + 1, raw["epoch"], raw["sample"], state, leftover, raw)
             analysis.steps.append(check)
-            x, y = samples[raw["sample"]]
             ref_step = reference["steps"][position] if position < len(reference["steps"]) else None
             on_track = on_track and ref_step is not None
-            if not self._judge_step(analysis, check, x, y, case["lr"], ref_step if on_track else None, shapes):
+            if not self._judge_step(analysis, check, transitions, ref_step if on_track else None, shapes):
                 return
             if stop_early and analysis.first:
                 return
@@ -193,7 +192,7 @@ class CaseJudge:
             leftover = {name: numbers_of(rec) or [0.0] * len(state[name]) for name, rec in raw["grads_after"].items()}
             on_track = on_track and all(is_close(state[n], numbers_of(ref_step["params"][n]), self.step_tol) for n in shapes)
 
-    def _judge_step(self, analysis: CaseAnalysis, check: StepCheck, x: Any, y: Any, lr: float, ref_step: dict[str, Any] | None, shapes: dict[str, list[int]]) -> bool:
+    def _judge_step(self, analysis: CaseAnalysis, check: StepCheck, transitions: _Transitions, ref_step: dict[str, Any] | None, shapes: dict[str, list[int]]) -> bool:
         """Judge one step; False when the run cannot be followed past it."""
         raw = check.raw
         if "loss" not in raw:
@@ -216,7 +215,7 @@ class CaseJudge:
             (numbers_of(ref_step["loss"]), {n: numbers_of(ref_step["grads"][n]) for n in shapes})
         )
         if not cached:
-            judge_against(self.stepper.loss_and_grads(check.before, x, y))
+            judge_against(transitions.loss_and_grads(check.index - 1))
         if not check.loss_ok:
             self._fail(analysis, Mismatch("loss", check, expected=check.expected_loss, actual=check.student_loss))
         if grads is None:
@@ -226,9 +225,9 @@ class CaseJudge:
                 self._fail(analysis, Mismatch("grad", check, name, check.expected_grads[name], grads[name]))
         if not check.is_complete:
             return False
-        return self._judge_update(analysis, check, lr, ref_step, shapes)
+        return self._judge_update(analysis, check, transitions, ref_step, shapes)
 
-    def _judge_update(self, analysis: CaseAnalysis, check: StepCheck, lr: float, ref_step: dict[str, Any] | None, shapes: dict[str, list[int]]) -> bool:
+    def _judge_update(self, analysis: CaseAnalysis, check: StepCheck, transitions: _Transitions, ref_step: dict[str, Any] | None, shapes: dict[str, list[int]]) -> bool:
         raw = check.raw
         faults = raw.get("faults", {})
         params = check.student_params()
@@ -258,7 +257,7 @@ class CaseJudge:
             and judge_against({n: numbers_of(ref_step["params"][n]) for n in shapes})
         )
         if not cached:
-            judge_against(self.stepper.updated(check.before, grads, lr))
+            judge_against(transitions.updated(check.index - 1))
         for name in shapes:
             if not check.update_ok[name]:
                 self._fail(analysis, Mismatch("param", check, name, check.expected_params[name], params[name]))
@@ -279,6 +278,59 @@ class CaseJudge:
             self._fail(analysis, Mismatch("incomplete", last))
         elif len(analysis.steps) != analysis.expected_steps:
             self._fail(analysis, Mismatch("incomplete", last))
+
+
+class _Transitions:
+    """The reference's steps from the student's recorded states, asked of the stepper a chunk
+    at a time: from the step judged to twice as far (at least FIRST_CHUNK steps), while the
+    recorded states are well-formed. Batched, a chunk costs about one step, and a run that
+    stops early pays for at most as many steps again as it was judged on."""
+
+    def __init__(self, stepper: Stepper, case: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+        self.stepper = stepper
+        self.lr = case["lr"]
+        self.samples = training_samples(case)
+        self.shapes = {name: spec["shape"] for name, spec in case["init"].items()}
+        self.steps = steps
+        self.initial = {name: spec["values"] for name, spec in case["init"].items()}
+        self._losses: dict[int, tuple[Values, State]] = {}
+        self._updates: dict[int, State] = {}
+
+    def loss_and_grads(self, position: int) -> tuple[Values, State]:
+        if position not in self._losses:
+            positions = self._chunk_from(position, need_grads=False)
+            samples = [self.samples[self.steps[p]["sample"]] for p in positions]
+            starts = [self._before(p) for p in positions]
+            self._losses.update(zip(positions, self.stepper.losses_and_grads(starts, [x for x, _ in samples], [y for _, y in samples])))
+        return self._losses[position]
+
+    def updated(self, position: int) -> State:
+        if position not in self._updates:
+            positions = self._chunk_from(position, need_grads=True)
+            starts, grads = [self._before(p) for p in positions], [self._grads(p) for p in positions]
+            self._updates.update(zip(positions, self.stepper.updates(starts, grads, self.lr)))
+        return self._updates[position]
+
+    def _chunk_from(self, position: int, need_grads: bool) -> list[int]:
+        positions = [position]
+        for later in range(position + 1, min(position + max(FIRST_CHUNK, position), len(self.steps))):
+            if not (self._well_formed(self._before(later)) and (not need_grads or self._well_formed(self._grads(later)))):
+                break
+            positions.append(later)
+        return positions
+
+    def _before(self, position: int) -> dict[str, Values | None]:
+        if position == 0:
+            return self.initial
+        params = self.steps[position - 1].get("params", {})
+        return {name: numbers_of(params.get(name)) for name in self.shapes}
+
+    def _grads(self, position: int) -> dict[str, Values | None]:
+        grads = self.steps[position].get("grads", {})
+        return {name: numbers_of(grads.get(name)) for name in self.shapes}
+
+    def _well_formed(self, state: dict[str, Values | None]) -> bool:
+        return all(state[name] is not None and len(state[name]) == math.prod(shape) for name, shape in self.shapes.items())
 
 
 def _is_finite(values: Values | None) -> bool:

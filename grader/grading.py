@@ -151,15 +151,18 @@ def _judged_early(trace: dict[str, Any], job: dict[str, Any], traces: dict[str, 
 
 
 def warm_up(exercises: Iterable[Exercise]) -> None:
-    """Prepare a long-lived grading process: reference traces and steppers, then a frozen heap.
+    """Prepare a long-lived grading process: reference traces, steppers that judge a wrong run's
+    steps in one vectorized call (about two seconds the first time, for torch.func), then a
+    frozen heap.
 
     With torch imported, a full garbage collection walks hundreds of thousands of objects and
     costs tens of milliseconds; frozen, they are never walked again, and grading latency loses
     its spikes. Call it once, after the imports and before serving.
     """
     for exercise in exercises:
-        reference_traces(exercise)
-        stepper_for(exercise)
+        traces = reference_traces(exercise)
+        if exercise.driver == "train" and (problem := stepper_for(exercise).enable_batching(job_cases(exercise), traces)) is not None:
+            logger.info("exercise %s: reference steps run one at a time (%s)", exercise.slug, problem)
     gc.collect()
     gc.freeze()
 

@@ -12,7 +12,7 @@ import json
 import os
 import threading
 import types
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -122,13 +122,8 @@ def compute_reference_traces(exercise: Exercise) -> dict[str, dict[str, Any]]:
     return traces
 
 
-@dataclass(frozen=True)
-class StepResult:
-    """One reference step from given parameter values: its loss, gradients and new values."""
-
-    loss: list[float]
-    grads: dict[str, list[float]]
-    params: dict[str, list[float]]
+Values = list[float]
+State = dict[str, Values]
 
 
 class Stepper:
@@ -136,17 +131,24 @@ class Stepper:
 
     The reference keeps its parameters as module globals, so one stepper serves one thread at a
     time: each public method holds the stepper's lock for the whole install-compute-read cycle.
+
+    A judge asks for many steps at once (`losses_and_grads`, `updates`). Once `enable_batching`
+    has seen them agree bit for bit with single steps, they run as one vectorized call: each
+    state a row of a batch, the loss through `torch.func.vmap`, the update on stacked tensors.
+    A few hundred steps then cost about what one does; until then, or where a reference does
+    not vectorize, they run one at a time.
     """
 
     def __init__(self, exercise: Exercise) -> None:
         self.module = load_reference(exercise)
         self.shapes = dict(exercise.parameters)
         self.lock = threading.Lock()
+        self.batched = False
 
-    def _install(self, values: dict[str, list[float]]) -> None:
+    def _install(self, values: State) -> None:
         harness.install_parameters(self.module, {n: {"shape": list(s), "values": values[n]} for n, s in self.shapes.items()})
 
-    def loss_and_grads(self, values: dict[str, list[float]], x: Any, y: Any) -> tuple[list[float], dict[str, list[float]]]:
+    def loss_and_grads(self, values: State, x: Any, y: Any) -> tuple[Values, State]:
         with self.lock:
             self._install(values)
             loss = self.module.loss(x, y)
@@ -154,7 +156,7 @@ class Stepper:
             grads = {name: getattr(self.module, name).grad.reshape(-1).to(torch.float64).tolist() for name in self.shapes}
             return loss.detach().reshape(-1).to(torch.float64).tolist(), grads
 
-    def updated(self, values: dict[str, list[float]], grads: dict[str, list[float]], lr: float) -> dict[str, list[float]]:
+    def updated(self, values: State, grads: State, lr: float) -> State:
         """The reference update applied to the student's own values and gradients."""
         with self.lock:
             self._install(values)
@@ -162,6 +164,105 @@ class Stepper:
                 getattr(self.module, name).grad = torch.tensor(grads[name], dtype=torch.float32).reshape(shape)
             self.module.update(lr)
             return {name: getattr(self.module, name).detach().reshape(-1).to(torch.float64).tolist() for name in self.shapes}
+
+    def losses_and_grads(self, starts: Sequence[State], xs: Sequence[Any], ys: Sequence[Any]) -> list[tuple[Values, State]]:
+        """`loss_and_grads` from each state with its sample."""
+        if self.batched and len(starts) > 1 and (inputs := _batchable(xs, ys)) is not None:
+            with self.lock:
+                return self._vectorized_losses(starts, *inputs)
+        return [self.loss_and_grads(start, x, y) for start, x, y in zip(starts, xs, ys)]
+
+    def updates(self, starts: Sequence[State], grads: Sequence[State], lr: float) -> list[State]:
+        """`updated` from each state with its gradients."""
+        if self.batched and len(starts) > 1:
+            with self.lock:
+                return self._vectorized_updates(starts, grads, lr)
+        return [self.updated(start, grad, lr) for start, grad in zip(starts, grads)]
+
+    def enable_batching(self, cases: Sequence[dict[str, Any]], traces: dict[str, dict[str, Any]]) -> str | None:
+        """Vectorize from now on if, on every step of the reference's own runs, vectorized and
+        single steps give the same bits; otherwise keep single steps and say why.
+
+        vmap keeps each row to itself or refuses outright (an `.item()`, a branch on a value); an
+        update that mixes rows (a norm over the whole tensor) shows here as different numbers.
+        """
+        try:
+            for case in cases:
+                starts, xs, ys, grads = reference_transitions(case, traces[case["name"]])
+                inputs = _batchable(xs, ys)
+                if inputs is None:
+                    return f"case {case['name']}: its samples cannot be stacked"
+                with self.lock:
+                    together = (self._vectorized_losses(starts, *inputs), self._vectorized_updates(starts, grads, case["lr"]))
+                single = ([self.loss_and_grads(*step) for step in zip(starts, xs, ys)], [self.updated(s, g, case["lr"]) for s, g in zip(starts, grads)])
+                if together != single:
+                    return f"case {case['name']}: vectorized steps differ from single steps"
+        except Exception as error:  # the reference does something vmap refuses
+            return f"{type(error).__name__}: {error}"
+        self.batched = True
+        return None
+
+    def _stacked(self, starts: Sequence[State]) -> dict[str, torch.Tensor]:
+        count = len(starts)
+        return {n: torch.tensor([start[n] for start in starts], dtype=torch.float32).reshape(count, *s) for n, s in self.shapes.items()}
+
+    def _vectorized_losses(self, starts: Sequence[State], x: Any, x_dim: int | None, y: Any, y_dim: int | None) -> list[tuple[Values, State]]:
+        def loss_and_grads(params: dict[str, torch.Tensor], x: Any, y: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            def loss(params: dict[str, torch.Tensor]) -> torch.Tensor:
+                for name, value in params.items():
+                    setattr(self.module, name, value)
+                return self.module.loss(x, y)
+
+            value, pullback = torch.func.vjp(loss, params)
+            (grads,) = pullback(torch.ones_like(value))  # what backward() seeds a one-element loss with
+            return value, grads
+
+        count = len(starts)
+        losses, grads = torch.func.vmap(loss_and_grads, in_dims=(0, x_dim, y_dim))(self._stacked(starts), x, y)
+        rows = {name: grad.reshape(count, -1).tolist() for name, grad in grads.items()}
+        return [(loss, {name: rows[name][i] for name in self.shapes}) for i, loss in enumerate(losses.reshape(count, -1).tolist())]
+
+    def _vectorized_updates(self, starts: Sequence[State], grads: Sequence[State], lr: float) -> list[State]:
+        count = len(starts)
+        for name, value in self._stacked(starts).items():
+            value.requires_grad_(True)
+            value.grad = torch.tensor([grad[name] for grad in grads], dtype=torch.float32).reshape(value.shape)
+            setattr(self.module, name, value)
+        self.module.update(lr)
+        rows = {name: getattr(self.module, name).detach().reshape(count, -1).tolist() for name in self.shapes}
+        return [{name: rows[name][i] for name in self.shapes} for i in range(count)]
+
+
+def _batchable(xs: Sequence[Any], ys: Sequence[Any]) -> tuple[Any, int | None, Any, int | None] | None:
+    """The samples as vmap takes them, with their batch dimension; None when they do not stack.
+
+    Full-batch steps share one pair of tensors (not batched); per-sample steps take Python
+    numbers, which become a float64 column: each row then holds the very double a step takes.
+    """
+    batch = []
+    for values in (xs, ys):
+        if isinstance(values[0], torch.Tensor) and all(value is values[0] for value in values):
+            batch += [values[0], None]
+        elif all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values):
+            batch += [torch.tensor(values, dtype=torch.float64), 0]
+        else:
+            return None
+    return batch[0], batch[1], batch[2], batch[3]
+
+
+def reference_transitions(case: dict[str, Any], trace: dict[str, Any]) -> tuple[list[State], list[Any], list[Any], list[State]]:
+    """Every step of a reference run as (state before, x, y, gradients): what a stepper replays."""
+    samples = harness.training_samples(case)
+    state = {name: spec["values"] for name, spec in case["init"].items()}
+    starts, xs, ys, grads = [], [], [], []
+    for step in trace["steps"]:
+        x, y = samples[step["sample"]]
+        starts.append(state)
+        xs.append(x)
+        ys.append(y)
+        grads.append({name: record["values"] for name, record in step["grads"].items()})
+        state = {name: record["values"] for name, record in step["params"].items()}
+    return starts, xs, ys, grads
 
 
 def stepper_for(exercise: Exercise) -> Stepper:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import shutil
 import types
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from grader import harness
 from grader.compare import CaseJudge, is_close
-from grader.reference import job_cases, reference_traces, stepper_for
-from grader.spec import Tolerance
+from grader.grading import build_jobs, grade_submission
+from grader.reference import Stepper, job_cases, reference_transitions, reference_traces, stepper_for
+from grader.sandbox import RawRun
+from grader.spec import Exercise, Tolerance, load_catalog, load_exercise
 
+EXERCISES = Path(__file__).resolve().parents[2] / "exercises"
 TOL = Tolerance(rtol=1e-4, atol=1e-5)
 
 
@@ -93,3 +100,67 @@ def test_update_is_judged_on_the_students_own_gradients(catalog):
     analysis = judge.analyse(case, student, reference_traces(exercise)["seed"], stop_early=False)
     assert analysis.steps[0].grads_ok == {"w": False}
     assert analysis.steps[0].update_ok == {"w": False}
+
+
+TRAIN = [slug for slug, exercise in load_catalog(EXERCISES).items() if exercise.driver == "train"]
+
+
+class Replay:
+    """A runner that hands back one recorded run, so one trace can be judged several ways."""
+
+    def __init__(self, raw: RawRun) -> None:
+        self.raw = raw
+
+    def run(self, jobs, limits, on_trace=None) -> RawRun:
+        return replace(self.raw, traces=copy.deepcopy(self.raw.traces))
+
+
+@pytest.mark.parametrize("slug", TRAIN)
+def test_vectorized_reference_steps_judge_every_file_as_single_steps_do(catalog, pool, slug):
+    """Each solution and labelled mistake, one recorded run judged twice: vectorized reference
+    steps (what a warm grader uses) and single ones give the very same report."""
+    exercise = catalog[slug]
+    stepper = stepper_for(exercise)
+    assert stepper.enable_batching(job_cases(exercise), reference_traces(exercise)) is None
+    for labelled in exercise.solutions() + exercise.mistakes():
+        source = labelled.path.read_text(encoding="utf-8")
+        replay = Replay(pool.run(list(build_jobs(exercise, source)), exercise.limits))
+        reports = []
+        for batched in (True, False):
+            stepper.batched = batched
+            reports.append(grade_submission(exercise, source, replay).to_json() | {"duration_ms": None})
+        stepper.batched = True
+        assert reports[0] == reports[1], labelled.path.name
+
+
+def exercise_with_reference(tmp_path: Path, slug: str, replace_lines: dict[str, str]) -> Exercise:
+    folder = tmp_path / slug
+    shutil.copytree(EXERCISES / slug, folder)
+    reference = folder / "reference.py"
+    text = reference.read_text(encoding="utf-8")
+    for old, new in replace_lines.items():
+        assert old in text
+        text = text.replace(old, new)
+    reference.write_text(text, encoding="utf-8")
+    return load_exercise(folder)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        # a row-mixing update: the gradient clipped by the norm of the whole tensor
+        ({"w.data = w.data - lr * w.grad.data": "w.data = w.data - lr * w.grad.data / max(1.0, float(w.grad.data.norm()))"}, "differ"),
+        # a loss that branches on a value, which vmap refuses
+        ({"    return (y_pred - y) ** 2": "    if float((y_pred - y).detach().abs().max()) > 1e6:\n        raise ValueError('diverged')\n    return (y_pred - y) ** 2"}, "Error"),
+    ],
+)
+def test_a_reference_that_does_not_vectorize_keeps_single_steps(tmp_path, changes, reason):
+    exercise = exercise_with_reference(tmp_path, "linear", changes)
+    cases, traces = job_cases(exercise), reference_traces(exercise)
+    stepper = Stepper(exercise)
+    problem = stepper.enable_batching(cases, traces)
+    assert problem is not None and reason in problem
+    assert stepper.batched is False
+    starts, xs, ys, grads = reference_transitions(cases[0], traces[cases[0]["name"]])
+    assert stepper.losses_and_grads(starts[:5], xs[:5], ys[:5]) == [stepper.loss_and_grads(*step) for step in zip(starts[:5], xs[:5], ys[:5])]
+    assert stepper.updates(starts[:5], grads[:5], 0.01) == [stepper.updated(s, g, 0.01) for s, g in zip(starts[:5], grads[:5])]
