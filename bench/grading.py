@@ -7,6 +7,8 @@ Naive: for each submission, a new sandboxed worker (so a new Python that imports
 thrown away afterwards. The submissions cycle through every correct solution and labelled
 mistake of the exercise. Prints medians, p99, sustained throughput, the ratio, and the memory
 of a warm worker.
+Floor: the reference solution's own training loop, run here with no sandbox, no recording and
+no judging: what any correct submission computes, so the machine's speed shows in the same run.
 
     .venv/bin/python bench/grading.py [--exercise linear] [--submissions 200] [--naive 8]
 """
@@ -27,8 +29,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from grader import harness  # noqa: E402
 from grader.grading import grade_submission, warm_up  # noqa: E402
 from grader.pool import WorkerPool  # noqa: E402
+from grader.reference import job_cases, load_reference  # noqa: E402
 from grader.sandbox import RawRun, TraceReady, Worker  # noqa: E402
 from grader.spec import Exercise, Limits, load_catalog  # noqa: E402
 
@@ -52,6 +56,29 @@ def timed_grades(exercise: Exercise, sources: list[bytes], make_runner: Any, cou
         timings.append((time.perf_counter() - started) * 1000)
         close()
     return timings
+
+
+def own_compute(exercise: Exercise, rounds: int) -> tuple[list[float], list[float]]:
+    """Milliseconds per round of the reference's bare training loop: every case, and the visible ones."""
+    module = load_reference(exercise)
+    cases = job_cases(exercise)
+
+    def train(case: dict[str, Any]) -> float:
+        started = time.perf_counter()
+        harness.install_parameters(module, case["init"])
+        for _ in range(case["epochs"]):
+            for x, y in harness.training_samples(case):
+                module.loss(x, y).backward()
+                module.update(case["lr"])
+        module.forward(harness.test_input(case))
+        return (time.perf_counter() - started) * 1000
+
+    every, visible = [], []
+    for _ in range(rounds):
+        timings = [(case["hidden"], train(case)) for case in cases]
+        every.append(sum(ms for _, ms in timings))
+        visible.append(sum(ms for hidden, ms in timings if not hidden))
+    return every, visible
 
 
 class CountingRunner:
@@ -105,6 +132,7 @@ def main() -> None:
     exercise = load_catalog(ROOT / "exercises")[options.exercise]
     sources = submissions_of(exercise)
     warm_up([exercise])
+    floor_every, floor_visible = own_compute(exercise, rounds=30)
     with WorkerPool(options.workers) as pool:
         pool.wait_ready()
         timed_grades(exercise, sources, lambda: (pool, lambda: None), len(sources))  # one round untimed
@@ -124,7 +152,11 @@ def main() -> None:
     for name, timings in (("warm pool", warm), ("naive (fresh process each)", naive)):
         print(f"{name:34} {len(timings):>5} {statistics.median(timings):>6.1f} ms {percentile(timings, 0.99):>6.1f} ms {max(timings):>6.1f} ms")
     print(f"ratio naive / warm at p50: {statistics.median(naive) / statistics.median(warm):.1f}x")
+    every, visible = statistics.median(floor_every), statistics.median(floor_visible)
+    print(f"floor, the reference's bare training loop here: {every:.1f} ms for every case, {visible:.1f} ms for the visible one(s)")
+    print(f"warm p50 / floor of the visible case(s): {statistics.median(warm) / visible:.1f}x")
     print(f"sustained: {rate:.1f} graded submissions/s with {options.workers} workers ({options.burst} submissions, {2 * options.workers} clients)")
+    print(f"ceiling at the floor: {1000 * min(options.workers, os.cpu_count() or 1) / every:.1f} correct submissions/s on this machine")
     print(f"CPU per submission: {child_cpu_ms:.1f} ms in its sandboxed child, {grader_cpu_ms:.1f} ms in the grading process")
     for index, (rss, pss) in enumerate(memory):
         print(f"warm worker {index}: RSS {rss / 1024:.0f} MiB, PSS {pss / 1024:.0f} MiB (bubblewrap + fork server, idle)")

@@ -177,7 +177,7 @@ class CaseJudge:
         shapes = {name: spec["shape"] for name, spec in case["init"].items()}
         state = {name: spec["values"] for name, spec in case["init"].items()}
         leftover = {name: [0.0] * len(values) for name, values in state.items()}
-        transitions = _Transitions(self.stepper, case, analysis.student["steps"])
+        transitions = _Transitions(self.stepper, case, analysis.student["steps"], stop_early)
         on_track = True
         for position, raw in enumerate(analysis.student["steps"]):
             check = StepCheck(position + 1, raw["epoch"], raw["sample"], state, leftover, raw)
@@ -188,7 +188,8 @@ class CaseJudge:
                 return
             if stop_early and analysis.first:
                 return
-            state = {name: check.student_params()[name] for name in shapes}
+            params = check.student_params()
+            state = {name: params[name] for name in shapes}
             leftover = {name: numbers_of(rec) or [0.0] * len(state[name]) for name, rec in raw["grads_after"].items()}
             on_track = on_track and all(is_close(state[n], numbers_of(ref_step["params"][n]), self.step_tol) for n in shapes)
 
@@ -282,16 +283,18 @@ class CaseJudge:
 
 class _Transitions:
     """The reference's steps from the student's recorded states, asked of the stepper a chunk
-    at a time: from the step judged to twice as far (at least FIRST_CHUNK steps), while the
-    recorded states are well-formed. Batched, a chunk costs about one step, and a run that
-    stops early pays for at most as many steps again as it was judged on."""
+    at a time, from the step judged on while the recorded states are well-formed. Batched, a
+    chunk costs about one step. A run judged to its end takes the rest of it in one chunk; one
+    that stops at its first mismatch (a hidden case) takes chunks that reach twice as far each
+    time (at least FIRST_CHUNK steps), so it pays for at most as many steps again as it used."""
 
-    def __init__(self, stepper: Stepper, case: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+    def __init__(self, stepper: Stepper, case: dict[str, Any], steps: list[dict[str, Any]], stop_early: bool) -> None:
         self.stepper = stepper
         self.lr = case["lr"]
         self.samples = training_samples(case)
         self.shapes = {name: spec["shape"] for name, spec in case["init"].items()}
         self.steps = steps
+        self.stop_early = stop_early
         self.initial = {name: spec["values"] for name, spec in case["init"].items()}
         self._losses: dict[int, tuple[Values, State]] = {}
         self._updates: dict[int, State] = {}
@@ -313,7 +316,8 @@ class _Transitions:
 
     def _chunk_from(self, position: int, need_grads: bool) -> list[int]:
         positions = [position]
-        for later in range(position + 1, min(position + max(FIRST_CHUNK, position), len(self.steps))):
+        end = position + max(FIRST_CHUNK, position) if self.stop_early else len(self.steps)
+        for later in range(position + 1, min(end, len(self.steps))):
             if not (self._well_formed(self._before(later)) and (not need_grads or self._well_formed(self._grads(later)))):
                 break
             positions.append(later)

@@ -40,6 +40,8 @@ import confine  # noqa: E402
 import harness  # noqa: E402
 
 PR_SET_DUMPABLE = 4
+MADV_HUGEPAGE, MADV_COLLAPSE = 14, 25
+HUGE_PAGE = 2 << 20
 MAX_MESSAGE_BYTES = 65536
 CHILD_FAILED = 70  # exit code of a child that could not be set up (EX_SOFTWARE)
 
@@ -52,6 +54,7 @@ def main() -> None:
     torch.set_num_threads(1)
     if "--no-warm-up" not in sys.argv:  # a worker for a single grade skips it all
         _warm_up()
+        _huge_pages()
     control.send(json.dumps({"ready": True, "pid": os.getpid(), "torch": torch.__version__, "seccomp": confine.seccomp_available()}).encode())
     while True:
         try:
@@ -85,6 +88,41 @@ def _warm_up() -> None:
     optimizer.zero_grad()
     gc.collect()
     gc.freeze()
+
+
+def _huge_pages() -> None:
+    """Back the warm heap with 2 MB pages, where the kernel can (Linux 6.1+ collapses on request).
+
+    Every fork copies a page-table entry per resident 4 KB page of this process's ~200 MB of
+    private memory, and every child's exit frees them again: about 20 ms a child on 4 KB pages,
+    5 ms on 2 MB ones. Only mappings that are almost wholly resident are collapsed (the heap,
+    torch's arenas), not sparse ones such as thread stacks, whose untouched pages would then be
+    filled in. A child's first write to a shared huge page copies 4 KB, as before.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    for start, end in _dense_private_ranges():
+        if libc.madvise(start, end - start, MADV_HUGEPAGE) == 0:
+            libc.madvise(start, end - start, MADV_COLLAPSE)  # best effort: small pages stay where it cannot
+
+
+def _dense_private_ranges(min_resident: float = 0.75) -> list[tuple[int, int]]:
+    """The 2 MB-aligned parts of this process's anonymous writable mappings that are mostly resident."""
+    ranges, mapping = [], None
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if fields[0].endswith(":"):
+                if fields[0] == "Anonymous:" and mapping is not None:
+                    start, end = mapping
+                    aligned_start, aligned_end = -(-start // HUGE_PAGE) * HUGE_PAGE, end // HUGE_PAGE * HUGE_PAGE
+                    if aligned_end > aligned_start and int(fields[1]) * 1024 >= min_resident * (end - start):
+                        ranges.append((aligned_start, aligned_end))
+                continue
+            low, high = (int(bound, 16) for bound in fields[0].split("-"))
+            anonymous = len(fields) < 6 or fields[5] == "[heap]"
+            mapping = (low, high) if fields[1] == "rw-p" and anonymous else None
+    return ranges
 
 
 def _run_one(limits: dict[str, Any], fds: list[int], control: socket.socket, scratch: str, mounts: frozenset[str]) -> dict[str, Any]:

@@ -182,7 +182,7 @@ def _case_problem(record: dict[str, Any], case: dict[str, Any], parameters: set[
         if step["epoch"] >= case["epochs"] or step["sample"] >= samples:
             return "a step outside the case"
         for field in ("grads", "params", "grads_after", "faults"):
-            if not set(step.get(field, {})) <= parameters:
+            if not step.get(field, {}).keys() <= parameters:
                 return f"{field} of unknown parameters"
     for value in _values(record):
         if not _consistent(value):
@@ -202,7 +202,7 @@ def _values(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _consistent(value: dict[str, Any]) -> bool:
-    if set(value) != FIELDS_BY_KIND[value["kind"]]:
+    if value.keys() != FIELDS_BY_KIND[value["kind"]]:
         return False
     if value["kind"] == "number":
         return value["shape"] == [] and len(value["values"]) == 1
