@@ -106,9 +106,10 @@ def throughput(exercise: Exercise, sources: list[bytes], pool: WorkerPool, count
     return count / elapsed, statistics.mean(runner.child_cpu_s) * 1000, grader_cpu_s / count * 1000
 
 
-def worker_memory_kb(worker: Worker) -> tuple[int, int]:
-    """Resident and proportional set size of a worker's processes (bubblewrap included)."""
-    rss = pss = 0
+def worker_memory_kb(worker: Worker) -> tuple[int, int, int]:
+    """Resident and proportional set size of a worker's processes (bubblewrap included), and
+    how much of it is on 2 MB pages."""
+    rss = pss = huge = 0
     for pid in worker.processes():
         try:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
@@ -117,7 +118,8 @@ def worker_memory_kb(worker: Worker) -> tuple[int, int]:
         fields = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:] if line.endswith("kB")}
         rss += fields.get("Rss", 0)
         pss += fields.get("Pss", 0)
-    return rss, pss
+        huge += fields.get("AnonHugePages", 0)
+    return rss, pss, huge
 
 
 def main() -> None:
@@ -158,8 +160,8 @@ def main() -> None:
     print(f"sustained: {rate:.1f} graded submissions/s with {options.workers} workers ({options.burst} submissions, {2 * options.workers} clients)")
     print(f"ceiling at the floor: {1000 * min(options.workers, os.cpu_count() or 1) / every:.1f} correct submissions/s on this machine")
     print(f"CPU per submission: {child_cpu_ms:.1f} ms in its sandboxed child, {grader_cpu_ms:.1f} ms in the grading process")
-    for index, (rss, pss) in enumerate(memory):
-        print(f"warm worker {index}: RSS {rss / 1024:.0f} MiB, PSS {pss / 1024:.0f} MiB (bubblewrap + fork server, idle)")
+    for index, (rss, pss, huge) in enumerate(memory):
+        print(f"warm worker {index}: RSS {rss / 1024:.0f} MiB, PSS {pss / 1024:.0f} MiB, {huge / 1024:.0f} MiB of it on 2 MB pages (bubblewrap + fork server, idle)")
 
 
 if __name__ == "__main__":

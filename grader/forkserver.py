@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import itertools
 import json
 import os
 import re
@@ -42,6 +43,7 @@ import harness  # noqa: E402
 PR_SET_DUMPABLE = 4
 MADV_HUGEPAGE, MADV_COLLAPSE = 14, 25
 HUGE_PAGE = 2 << 20
+HUGE_PAGES_REFRESH = 64  # children between two collapses (this process's own writes split a few)
 MAX_MESSAGE_BYTES = 65536
 CHILD_FAILED = 70  # exit code of a child that could not be set up (EX_SOFTWARE)
 
@@ -52,11 +54,12 @@ def main() -> None:
     mounts = mount_points(scratch)
     _not_dumpable()
     torch.set_num_threads(1)
-    if "--no-warm-up" not in sys.argv:  # a worker for a single grade skips it all
+    long_lived = "--no-warm-up" not in sys.argv  # a worker for a single grade skips it all
+    if long_lived:
         _warm_up()
         _huge_pages()
     control.send(json.dumps({"ready": True, "pid": os.getpid(), "torch": torch.__version__, "seccomp": confine.seccomp_available()}).encode())
-    while True:
+    for served in itertools.count(1):
         try:
             message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE_BYTES, 3)
         except ConnectionError:
@@ -69,6 +72,8 @@ def main() -> None:
                 os.close(fd)
             continue  # a late "kill" for a child that already ended
         control.send(json.dumps(_run_one(request["limits"], fds, control, scratch, mounts)).encode())
+        if long_lived and served % HUGE_PAGES_REFRESH == 0:
+            _huge_pages()  # a few ms: most of the heap is still on 2 MB pages
 
 
 def _warm_up() -> None:
@@ -97,11 +102,17 @@ def _huge_pages() -> None:
     private memory, and every child's exit frees them again: about 20 ms a child on 4 KB pages,
     5 ms on 2 MB ones. Only mappings that are almost wholly resident are collapsed (the heap,
     torch's arenas), not sparse ones such as thread stacks, whose untouched pages would then be
-    filled in. A child's first write to a shared huge page copies 4 KB, as before.
+    filled in. A child's first write to a shared huge page copies 4 KB, as before; this
+    process's own writes while a child lives split the page they hit, hence a refresh now and
+    then.
     """
     libc = ctypes.CDLL(None, use_errno=True)
     libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    for start, end in _dense_private_ranges():
+    try:
+        ranges = _dense_private_ranges()
+    except OSError:  # no /proc to read: small pages, slower forks, nothing else
+        return
+    for start, end in ranges:
         if libc.madvise(start, end - start, MADV_HUGEPAGE) == 0:
             libc.madvise(start, end - start, MADV_COLLAPSE)  # best effort: small pages stay where it cannot
 
