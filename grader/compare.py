@@ -282,9 +282,9 @@ class CaseJudge:
 
 
 class _Transitions:
-    """The reference's steps from the student's recorded states, asked of the stepper a chunk
-    at a time, from the step judged on while the recorded states are well-formed. Batched, a
-    chunk costs about one step. A run judged to its end takes the rest of it in one chunk; one
+    """The reference's steps from the student's recorded states, asked of a batched stepper a
+    chunk at a time, from the step judged on while the recorded states are well-formed: a chunk
+    costs about one step. A run judged to its end takes the rest of it in one chunk; one
     that stops at its first mismatch (a hidden case) takes chunks that reach twice as far each
     time (at least FIRST_CHUNK steps), so it pays for at most as many steps again as it used."""
 
@@ -316,6 +316,8 @@ class _Transitions:
 
     def _chunk_from(self, position: int, need_grads: bool) -> list[int]:
         positions = [position]
+        if not self.stepper.batched:
+            return positions  # one at a time, a step costs the same alone or in a chunk
         end = position + max(FIRST_CHUNK, position) if self.stop_early else len(self.steps)
         for later in range(position + 1, min(end, len(self.steps))):
             if not (self._well_formed(self._before(later)) and (not need_grads or self._well_formed(self._grads(later)))):

@@ -9,6 +9,7 @@ state are computed on demand, which is what lets `compare` judge each step as a 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import types
@@ -22,6 +23,8 @@ from grader import harness
 from grader.spec import Case, Exercise
 
 CACHE_ENV = "GRADELAB_CACHE_DIR"
+
+logger = logging.getLogger(__name__)
 
 
 def materialize_case(case: Case, parameters: dict[str, tuple[int, ...]]) -> dict[str, Any]:
@@ -168,15 +171,21 @@ class Stepper:
     def losses_and_grads(self, starts: Sequence[State], xs: Sequence[Any], ys: Sequence[Any]) -> list[tuple[Values, State]]:
         """`loss_and_grads` from each state with its sample."""
         if self.batched and len(starts) > 1 and (inputs := _batchable(xs, ys)) is not None:
-            with self.lock:
-                return self._vectorized_losses(starts, *inputs)
+            try:
+                with self.lock:
+                    return self._vectorized_losses(starts, *inputs)
+            except Exception:  # states no reference run went through: single steps still answer
+                logger.exception("vectorized reference steps failed; stepping one at a time")
         return [self.loss_and_grads(start, x, y) for start, x, y in zip(starts, xs, ys)]
 
     def updates(self, starts: Sequence[State], grads: Sequence[State], lr: float) -> list[State]:
         """`updated` from each state with its gradients."""
         if self.batched and len(starts) > 1:
-            with self.lock:
-                return self._vectorized_updates(starts, grads, lr)
+            try:
+                with self.lock:
+                    return self._vectorized_updates(starts, grads, lr)
+            except Exception:
+                logger.exception("vectorized reference updates failed; stepping one at a time")
         return [self.updated(start, grad, lr) for start, grad in zip(starts, grads)]
 
     def enable_batching(self, cases: Sequence[dict[str, Any]], traces: dict[str, dict[str, Any]]) -> str | None:

@@ -164,3 +164,19 @@ def test_a_reference_that_does_not_vectorize_keeps_single_steps(tmp_path, change
     starts, xs, ys, grads = reference_transitions(cases[0], traces[cases[0]["name"]])
     assert stepper.losses_and_grads(starts[:5], xs[:5], ys[:5]) == [stepper.loss_and_grads(*step) for step in zip(starts[:5], xs[:5], ys[:5])]
     assert stepper.updates(starts[:5], grads[:5], 0.01) == [stepper.updated(s, g, 0.01) for s, g in zip(starts[:5], grads[:5])]
+
+
+def test_a_vectorized_call_that_fails_falls_back_to_single_steps(catalog, monkeypatch):
+    exercise = catalog["linear"]
+    case = job_cases(exercise)[0]
+    starts, xs, ys, grads = reference_transitions(case, reference_traces(exercise)[case["name"]])
+    stepper = Stepper(exercise)
+    stepper.batched = True
+
+    def refuse(*_):
+        raise RuntimeError("a state no reference run went through")
+
+    monkeypatch.setattr(stepper, "_vectorized_losses", refuse)
+    monkeypatch.setattr(stepper, "_vectorized_updates", refuse)
+    assert stepper.losses_and_grads(starts[:3], xs[:3], ys[:3]) == [stepper.loss_and_grads(*step) for step in zip(starts[:3], xs[:3], ys[:3])]
+    assert stepper.updates(starts[:3], grads[:3], case["lr"]) == [stepper.updated(s, g, case["lr"]) for s, g in zip(starts[:3], grads[:3])]
