@@ -210,7 +210,10 @@ def _run_step(module: types.ModuleType, step: dict[str, Any], names: list[str], 
 
 def error_record(error: BaseException, source_lines: list[str], phase: str, step: int | None) -> dict[str, Any]:
     """The exception as the student should see it: their own line, not the harness's frames."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == SUBMISSION_FILENAME]
+    # lookup_lines=False: the student's text comes from source_lines; reading every file of the
+    # traceback (harness, torch) would only cost milliseconds.
+    summary = traceback.StackSummary.extract(traceback.walk_tb(error.__traceback__), lookup_lines=False)
+    frames = [f for f in summary if f.filename == SUBMISSION_FILENAME]
     line = frames[-1].lineno if frames else None
     if isinstance(error, SyntaxError) and error.filename == SUBMISSION_FILENAME:
         line = error.lineno
