@@ -155,12 +155,16 @@ def check_exercises(ctx: click.Context, slugs: tuple[str, ...], workers: int, un
     catalog = _catalog(ctx)
     chosen = [_exercise(ctx, slug) for slug in slugs] if slugs else list(catalog.values())
     _require_sandbox(unsafe)
+    from grader.grading import warm_up
     from grader.pool import WorkerPool
     from grader.selfcheck import check_exercise
 
     with WorkerPool(workers, unsafe=unsafe) as pool:
+        unbatched = warm_up(chosen)  # grade as a server does, vectorized reference steps included
         rows = [row for exercise in chosen for row in check_exercise(exercise, pool)]
     click.echo(render.selfcheck_table(rows))
+    for slug, reason in unbatched.items():
+        click.echo(f"note: {slug}: reference steps run one at a time, which is slower ({reason})")
     failed = [row for row in rows if not row.ok]
     click.echo(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed")
     ctx.exit(EXIT_BELOW_FULL if failed else 0)

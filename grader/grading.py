@@ -150,21 +150,24 @@ def _judged_early(trace: dict[str, Any], job: dict[str, Any], traces: dict[str, 
     return {t["name"]: judge.analyse(cases[t["name"]], t, traces[t["name"]], stop_early=cases[t["name"]]["hidden"]) for t in trace["cases"]}
 
 
-def warm_up(exercises: Iterable[Exercise]) -> None:
+def warm_up(exercises: Iterable[Exercise]) -> dict[str, str]:
     """Prepare a long-lived grading process: reference traces, steppers that judge a wrong run's
     steps in one vectorized call (about two seconds the first time, for torch.func), then a
-    frozen heap.
+    frozen heap. What comes back: why, for each exercise whose reference steps one at a time.
 
     With torch imported, a full garbage collection walks hundreds of thousands of objects and
     costs tens of milliseconds; frozen, they are never walked again, and grading latency loses
     its spikes. Call it once, after the imports and before serving.
     """
+    unbatched = {}
     for exercise in exercises:
         traces = reference_traces(exercise)
         if exercise.driver == "train" and (problem := stepper_for(exercise).enable_batching(job_cases(exercise), traces)) is not None:
             logger.info("exercise %s: reference steps run one at a time (%s)", exercise.slug, problem)
+            unbatched[exercise.slug] = problem
     gc.collect()
     gc.freeze()
+    return unbatched
 
 
 def _loaded(trace: dict[str, Any]) -> bool:

@@ -97,6 +97,24 @@ def test_check_exercises_console_script_is_green():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 failed" in result.stdout
     assert "mistakes/no_zero_grad.py" in result.stdout and "missing_zero_grad" in result.stdout
+    assert "note:" not in result.stdout  # linear's reference steps are vectorized
+
+
+def test_check_exercises_notes_a_reference_that_steps_one_at_a_time(runner, tmp_path):
+    """A value-dependent branch in the reference's loss: vmap refuses it, grading stays right."""
+    import shutil
+
+    folder = shutil.copytree(ROOT / "exercises" / "linear", tmp_path / "linear")
+    for path in [*(folder / "mistakes").glob("*.py"), *(folder / "solutions").glob("*.py")]:
+        if path.name not in ("ascent.py", "no_zero_grad.py", "seed.py"):
+            path.unlink()
+    reference = folder / "reference.py"
+    guard = "    if float((y_pred - y).detach().abs().max()) < 0:\n        raise ValueError('never')\n"
+    reference.write_text(reference.read_text(encoding="utf-8").replace("    return (y_pred - y) ** 2", guard + "    return (y_pred - y) ** 2"), encoding="utf-8")
+    result = runner.invoke(main, ["--exercises", str(tmp_path), "check-exercises"])
+    assert result.exit_code == 0, result.output
+    assert "4 passed, 0 failed" in result.output
+    assert "note: linear: reference steps run one at a time" in result.output
 
 
 def test_check_exercises_fails_on_a_mislabelled_mistake(runner, tmp_path):
