@@ -304,14 +304,15 @@ class _Transitions:
             positions = self._chunk_from(position, need_grads=False)
             samples = [self.samples[self.steps[p]["sample"]] for p in positions]
             starts = [self._before(p) for p in positions]
-            self._losses.update(zip(positions, self.stepper.losses_and_grads(starts, [x for x, _ in samples], [y for _, y in samples])))
+            results = self.stepper.losses_and_grads(starts, [x for x, _ in samples], [y for _, y in samples])
+            self._losses.update(zip(positions, results, strict=True))
         return self._losses[position]
 
     def updated(self, position: int) -> State:
         if position not in self._updates:
             positions = self._chunk_from(position, need_grads=True)
             starts, grads = [self._before(p) for p in positions], [self._grads(p) for p in positions]
-            self._updates.update(zip(positions, self.stepper.updates(starts, grads, self.lr)))
+            self._updates.update(zip(positions, self.stepper.updates(starts, grads, self.lr), strict=True))
         return self._updates[position]
 
     def _chunk_from(self, position: int, need_grads: bool) -> list[int]:

@@ -176,7 +176,7 @@ class Stepper:
                     return self._vectorized_losses(starts, *inputs)
             except Exception:  # states no reference run went through: single steps still answer
                 logger.exception("vectorized reference steps failed; stepping one at a time")
-        return [self.loss_and_grads(start, x, y) for start, x, y in zip(starts, xs, ys)]
+        return [self.loss_and_grads(start, x, y) for start, x, y in zip(starts, xs, ys, strict=True)]
 
     def updates(self, starts: Sequence[State], grads: Sequence[State], lr: float) -> list[State]:
         """`updated` from each state with its gradients."""
@@ -186,7 +186,7 @@ class Stepper:
                     return self._vectorized_updates(starts, grads, lr)
             except Exception:
                 logger.exception("vectorized reference updates failed; stepping one at a time")
-        return [self.updated(start, grad, lr) for start, grad in zip(starts, grads)]
+        return [self.updated(start, grad, lr) for start, grad in zip(starts, grads, strict=True)]
 
     def enable_batching(self, cases: Sequence[dict[str, Any]], traces: dict[str, dict[str, Any]]) -> str | None:
         """Vectorize from now on if, on every step of the reference's own runs, vectorized and
@@ -203,7 +203,10 @@ class Stepper:
                     return f"case {case['name']}: its samples cannot be stacked"
                 with self.lock:
                     together = (self._vectorized_losses(starts, *inputs), self._vectorized_updates(starts, grads, case["lr"]))
-                single = ([self.loss_and_grads(*step) for step in zip(starts, xs, ys)], [self.updated(s, g, case["lr"]) for s, g in zip(starts, grads)])
+                single = (
+                    [self.loss_and_grads(start, x, y) for start, x, y in zip(starts, xs, ys, strict=True)],
+                    [self.updated(start, grad, case["lr"]) for start, grad in zip(starts, grads, strict=True)],
+                )
                 if together != single:
                     return f"case {case['name']}: vectorized steps differ from single steps"
         except Exception as error:  # the reference does something vmap refuses
