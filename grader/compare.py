@@ -184,7 +184,9 @@ class CaseJudge:
             analysis.steps.append(check)
             ref_step = reference["steps"][position] if position < len(reference["steps"]) else None
             on_track = on_track and ref_step is not None
-            if not self._judge_step(analysis, check, transitions, ref_step if on_track else None, shapes):
+            if on_track and _recorded_as(raw, ref_step):
+                _passed_as(check, ref_step)
+            elif not self._judge_step(analysis, check, transitions, ref_step if on_track else None, shapes):
                 return
             if stop_early and analysis.first:
                 return
@@ -279,6 +281,22 @@ class CaseJudge:
             self._fail(analysis, Mismatch("incomplete", last))
         elif len(analysis.steps) != analysis.expected_steps:
             self._fail(analysis, Mismatch("incomplete", last))
+
+
+def _recorded_as(raw: dict[str, Any], ref_step: dict[str, Any]) -> bool:
+    """The student's step holds the very records of the reference's, from the same state (the
+    common case of a correct run): every verdict of the step is known without a comparison.
+    NaN never equals itself, so a diverged step always takes the full path."""
+    return "faults" not in raw and all(raw.get(key) == ref_step[key] for key in ("loss", "grads", "params"))
+
+
+def _passed_as(check: StepCheck, ref_step: dict[str, Any]) -> None:
+    check.in_graph = check.loss_ok = True
+    check.expected_loss = numbers_of(ref_step["loss"])
+    check.expected_grads = {name: numbers_of(record) for name, record in ref_step["grads"].items()}
+    check.expected_params = {name: numbers_of(record) for name, record in ref_step["params"].items()}
+    check.grads_ok = dict.fromkeys(check.expected_grads, True)
+    check.update_ok = dict.fromkeys(check.expected_params, True)
 
 
 class _Transitions:

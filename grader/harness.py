@@ -331,7 +331,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 def write_frame(fd: int, nonce: str, trace: dict[str, Any]) -> None:
     """`<nonce> <length>\\n<json>`: the parent takes the last well-formed frame with its nonce."""
-    body = json.dumps(trace, allow_nan=True).encode()
+    body = json.dumps(trace, allow_nan=True, separators=(",", ":")).encode()
     data = f"\n{nonce} {len(body)}\n".encode() + body
     while data:
         written = os.write(fd, data)

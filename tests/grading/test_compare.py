@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import harness
+from grader import compare, harness
 from grader.compare import CaseJudge, is_close
 from grader.grading import build_jobs, grade_submission
 from grader.reference import Stepper, job_cases, reference_transitions, reference_traces, stepper_for
@@ -116,9 +116,10 @@ class Replay:
 
 
 @pytest.mark.parametrize("slug", TRAIN)
-def test_vectorized_reference_steps_judge_every_file_as_single_steps_do(catalog, pool, slug):
-    """Each solution and labelled mistake, one recorded run judged twice: vectorized reference
-    steps (what a warm grader uses) and single ones give the very same report."""
+def test_shortcuts_judge_every_file_as_the_full_path_does(catalog, pool, slug, monkeypatch):
+    """Each solution and labelled mistake, one recorded run judged three ways: as a warm grader
+    does (vectorized reference steps, and steps recorded exactly as the reference's passed
+    without comparison), with single steps, and with every step compared. Same report."""
     exercise = catalog[slug]
     stepper = stepper_for(exercise)
     assert stepper.enable_batching(job_cases(exercise), reference_traces(exercise)) is None
@@ -126,11 +127,14 @@ def test_vectorized_reference_steps_judge_every_file_as_single_steps_do(catalog,
         source = labelled.path.read_text(encoding="utf-8")
         replay = Replay(pool.run(list(build_jobs(exercise, source)), exercise.limits))
         reports = []
-        for batched in (True, False):
+        for batched, shortcut in ((True, True), (False, True), (True, False)):
             stepper.batched = batched
-            reports.append(grade_submission(exercise, source, replay).to_json() | {"duration_ms": None})
+            with monkeypatch.context() as patch:
+                if not shortcut:
+                    patch.setattr(compare, "_recorded_as", lambda raw, ref_step: False)
+                reports.append(grade_submission(exercise, source, replay).to_json() | {"duration_ms": None})
         stepper.batched = True
-        assert reports[0] == reports[1], labelled.path.name
+        assert reports[0] == reports[1] == reports[2], labelled.path.name
 
 
 def exercise_with_reference(tmp_path: Path, slug: str, replace_lines: dict[str, str]) -> Exercise:
