@@ -2,8 +2,9 @@
 
 The reference solution is instructor code and runs in the grader's own process, through the same
 `harness.run_case` loop as student code, so both traces have one format. Whole reference traces
-are cached on disk per exercise version and torch version; single steps from a student's own
-state are computed on demand, which is what lets `compare` judge each step as a transition.
+are cached on disk per exercise version and torch version; steps from a student's own states
+are computed on demand (one at a time, or a whole run's in one vectorized call), which is what
+lets `compare` judge each step as a transition.
 """
 
 from __future__ import annotations

@@ -126,8 +126,8 @@ def start_pool(app: Flask) -> Runner:
     from grader.pool import WorkerPool
 
     pool = WorkerPool(app.config["GRADING_WORKERS"])
+    warm_up(exercise_catalog(app).values())  # while the workers import torch
     pool.wait_ready()
-    warm_up(exercise_catalog(app).values())
     return pool
 
 
