@@ -184,3 +184,25 @@ def test_a_vectorized_call_that_fails_falls_back_to_single_steps(catalog, monkey
     monkeypatch.setattr(stepper, "_vectorized_updates", refuse)
     assert stepper.losses_and_grads(starts[:3], xs[:3], ys[:3]) == [stepper.loss_and_grads(*step) for step in zip(starts[:3], xs[:3], ys[:3])]
     assert stepper.updates(starts[:3], grads[:3], case["lr"]) == [stepper.updated(s, g, case["lr"]) for s, g in zip(starts[:3], grads[:3])]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 1e38, -0.0, 3])
+def test_forged_numbers_judge_alike_vectorized_or_not(catalog, pool, value):
+    """A recorded state the reference never went through (what a forged frame may hold): the
+    vectorized steps and the single ones still give the same report."""
+    exercise = catalog["linear"]
+    stepper = stepper_for(exercise)
+    assert stepper.enable_batching(job_cases(exercise), reference_traces(exercise)) is None
+    source = (exercise.path / "mistakes" / "no_zero_grad.py").read_text(encoding="utf-8")
+    raw = pool.run(list(build_jobs(exercise, source)), exercise.limits)
+    for trace in raw.traces:
+        for case in trace["cases"]:
+            for step in case["steps"][5::7]:
+                step["params"]["w"]["values"] = [value]
+    reports = []
+    for batched in (True, False):
+        stepper.batched = batched
+        reports.append(grade_submission(exercise, source, Replay(raw)).to_json() | {"duration_ms": None})
+    stepper.batched = True
+    assert reports[0] == reports[1]
+    assert reports[0]["outcome"] == "ok" and reports[0]["score"] < reports[0]["max_score"]
