@@ -173,11 +173,10 @@ class CaseJudge:
         analysis.forward_ok = True
 
     def _judge_steps(self, analysis: CaseAnalysis, stop_early: bool) -> None:
-        case, reference = analysis.case, analysis.reference
-        shapes = {name: spec["shape"] for name, spec in case["init"].items()}
-        state = {name: spec["values"] for name, spec in case["init"].items()}
+        reference = analysis.reference
+        transitions = _Transitions(self.stepper, analysis.case, analysis.student["steps"], stop_early)
+        shapes, state = transitions.shapes, transitions.initial
         leftover = {name: [0.0] * len(values) for name, values in state.items()}
-        transitions = _Transitions(self.stepper, case, analysis.student["steps"], stop_early)
         on_track = True
         for position, raw in enumerate(analysis.student["steps"]):
             check = StepCheck(position + 1, raw["epoch"], raw["sample"], state, leftover, raw)
