@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
 from flask import Flask, abort, has_request_context, request
@@ -38,8 +39,13 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(session_id: str) -> User | None:
+    """The user a session cookie (or remember cookie) names, while its session token is still theirs."""
+    user_id, _, token = session_id.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not token or not hmac.compare_digest(token.encode(), user.session_token.encode()):
+        return None
+    return user
 
 
 def only_for(allowed: Callable[[User], bool]) -> Callable[[], None]:
