@@ -10,6 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
+from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -20,6 +21,22 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+
+# Every script, style, font and image comes from the site itself (platform/static and the vendored
+# node_modules); no page has inline script. Inline *styles* are allowed: Ace and htmx insert <style>
+# elements, and KaTeX and Chart.js set style attributes. No other site may frame a page (clickjacking).
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
 
 
 class HttpsAwareSessionInterface(SecureCookieSessionInterface):
@@ -33,6 +50,15 @@ def init_app(app: Flask) -> None:
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     app.session_interface = HttpsAwareSessionInterface()
+    app.extensions["talisman"] = Talisman(  # one per app: Talisman keeps the app it serves
+        app,
+        force_https=False,  # the reverse proxy's job; the embedded default serves plain HTTP on localhost
+        session_cookie_secure=False,  # Secure already whenever the request came over HTTPS (above)
+        session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
+        frame_options="DENY",
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy="strict-origin-when-cross-origin",
+    )
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
