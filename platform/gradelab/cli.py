@@ -14,6 +14,7 @@ import click
 from grader import cli as grader_cli
 
 from .config import secret_key_file
+from .instance import make_private_folder, ensure_secret_key
 from .vendor import missing_assets
 
 INSTANCE_OPTION = click.option(
@@ -194,12 +195,10 @@ def _interrupt(_signal: int, _frame: object) -> None:
 
 def _prepared_app(instance: Path, exercises: Path):  # -> Flask, imported lazily with the app
     """Instance folder and secret key, then migrations, exercises and demo accounts."""
-    instance.mkdir(parents=True, exist_ok=True)
+    make_private_folder(instance)
     os.environ.setdefault("GRADELAB_INSTANCE_PATH", str(instance))
-    key_file = secret_key_file(str(instance))
-    if "GRADELAB_SECRET_KEY" not in os.environ and not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
+    if "GRADELAB_SECRET_KEY" not in os.environ:
+        ensure_secret_key(secret_key_file(str(instance)))
 
     from flask_migrate import upgrade
 
