@@ -41,9 +41,12 @@ def signup() -> Response | tuple[str, int] | str:
 
 
 def user_by_email(email: str) -> User | None:
-    """The account of an address in any spelling; else one made before look-alikes were folded, by its exact address."""
-    found = db.session.scalar(select(User).where(User.email_key == email_key(email)))
-    return found or db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    """The account of an address in any spelling.
+
+    The exact address first: look-alike accounts made before migration 0005 each keep their own.
+    """
+    exact = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    return exact or db.session.scalar(select(User).where(User.email_key == email_key(email)))
 
 
 @bp.route("/login", methods=["GET", "POST"])

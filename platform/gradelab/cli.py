@@ -168,6 +168,7 @@ def create_user(email: str, name: str | None, role: str, password: str, instance
 
     from . import create_app
     from .db import db
+    from .emails import email_key
     from .models import Role, User
     from .passwords import hash_password
 
@@ -176,7 +177,7 @@ def create_user(email: str, name: str | None, role: str, password: str, instance
     email = email.strip().lower()
     with app.app_context():
         upgrade(directory=app.config["MIGRATIONS_DIR"])
-        user = db.session.scalar(select(User).where(User.email == email))
+        user = db.session.scalar(select(User).where(User.email_key == email_key(email)))  # look-alikes are one account
         if user is None:
             user = User(email=email, name=name or email.split("@")[0], password_hash=hash_password(password))
             db.session.add(user)
