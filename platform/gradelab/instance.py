@@ -35,7 +35,10 @@ def ensure_secret_key(key_file: Path) -> None:
 
 def protect_sqlite_database(database: Path) -> None:
     """Before SQLite opens `database`: the file exists 0600, so its WAL and shared memory are 0600 too."""
-    os.close(os.open(database, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    try:
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    except OSError:  # no folder, or a folder in its place: SQLite's own error then says so (a 503 page)
+        return
     for path in (database, *(database.with_name(database.name + suffix) for suffix in SQLITE_COMPANIONS)):
         if path.exists() and path.stat().st_mode & 0o077:
             path.chmod(FILE_MODE)

@@ -36,9 +36,10 @@ View = TypeVar("View", bound=Callable[..., object])
 def limited_sign_in(view: View) -> View:
     """`view` behind the three failure limits; the config names each rate."""
     common = {"methods": ["POST"], "deduct_when": _is_failure, "on_breach": refusal}
-    by_address = limiter.limit(_setting("LOGIN_RATE_LIMIT"), key_func=_account_and_address, exempt_when=is_known_browser, scope="address", **common)
-    by_account = limiter.limit(_setting("LOGIN_ACCOUNT_RATE_LIMIT"), key_func=_typed_account, exempt_when=is_known_browser, scope="account", **common)
-    by_browser = limiter.limit(_setting("LOGIN_RATE_LIMIT"), key_func=_browser, exempt_when=_is_unknown_browser, scope="browser", **common)
+    strangers = {"exempt_when": is_known_browser, **common}
+    by_address = limiter.limit(_setting("LOGIN_RATE_LIMIT"), key_func=_account_and_address, scope="address", **strangers)
+    by_account = limiter.limit(_setting("LOGIN_ACCOUNT_RATE_LIMIT"), key_func=_typed_account, scope="account", **strangers)
+    by_browser = limiter.limit(_setting("LOGIN_RATE_LIMIT"), key_func=_browser, scope="browser", exempt_when=_is_unknown_browser, **common)
     return by_browser(by_account(by_address(view)))
 
 

@@ -69,13 +69,18 @@ def new_session_token() -> str:
     return secrets.token_hex(16)
 
 
+def _email_key_of_row(context: Any) -> str:
+    """The default for rows inserted without the ORM (bulk inserts skip `User._keep_email_key`)."""
+    return email_key(context.get_current_parameters()["email"])
+
+
 class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     # The address with look-alike spellings folded (emails.email_key): one account per key.
-    email_key: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    email_key: Mapped[str] = mapped_column(String(254), unique=True, index=True, default=_email_key_of_row)
     name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(256))
     # Part of every session cookie's user id: a new one (at sign-out or a password change) ends
