@@ -209,3 +209,20 @@ def test_look_alike_addresses_are_one_account_and_sign_in_to_it(app, client, aut
 def test_an_address_with_a_zero_width_character_cannot_sign_up(client, auth):
     response = auth.signup(email="b\u200bob@example.com")
     assert response.status_code == 400 and "unsafe characters" in response.get_data(as_text=True)
+
+
+def test_signing_out_also_ends_a_remember_me_cookie(app, client, auth):
+    """The site sets none today; one made from the same user id (Flask-Login's format) dies at sign-out too."""
+    from flask_login.utils import encode_cookie
+
+    auth.signup()
+    with app.test_request_context():
+        user = db.session.scalar(select(User).where(User.email == "ada@example.com"))
+        remembered = encode_cookie(user.get_id())
+    returning = app.test_client()
+    returning.set_cookie("remember_token", remembered)
+    assert returning.get("/").status_code == 200
+    auth.logout()
+    stale = app.test_client()
+    stale.set_cookie("remember_token", remembered)
+    assert stale.get("/").headers["Location"].startswith("/login")
