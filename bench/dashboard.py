@@ -123,10 +123,10 @@ def main() -> None:
             )
             db.session.add(teacher)
             db.session.commit()
-            teacher_id = teacher.id
+            teacher_id = teacher.get_id()  # the id and session token, as a signed-in session holds them
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = str(teacher_id)
+            session["_user_id"] = teacher_id
             session["_fresh"] = True
 
         def get(url: str) -> Callable[[], object]:

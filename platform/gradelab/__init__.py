@@ -29,10 +29,11 @@ def create_app(test_config: dict[str, Any] | None = None, runner: Runner | None 
     if not app.config["SECRET_KEY"]:
         raise MissingSecretKey(app.instance_path)
 
-    from . import account, admin, api, auth, db, errors, i18n, instructor, security, student, vendor
+    from . import account, admin, api, auth, db, errors, i18n, instructor, nul_bytes, security, student, vendor
     from .queue import make_queue
 
     db.init_app(app)
+    nul_bytes.init_app(app)  # first: no other hook or view may put a NUL into a query
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from .db import db
+from .emails import email_key, normalized_email
 from .forms import SignInForm, SignUpForm
+from .lockout import limited_sign_in, remember_browser
 from .models import User
 from .passwords import hash_password, is_password_of
-from .security import limiter
 from .urls import safe_next_url
 
 bp = Blueprint("auth", __name__)
@@ -22,35 +23,43 @@ bp = Blueprint("auth", __name__)
 def signup() -> Response | tuple[str, int] | str:
     form = SignUpForm()
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        try:
+            email = normalized_email(form.email.data)
+        except ValueError as invalid:
+            form.email.errors.append(_("Enter an email address: %(reason)s", reason=str(invalid)))
+            return render_template("auth/signup.html", form=form), 400
+        if db.session.scalar(select(User.id).where(User.email_key == email_key(email))) is not None:
             form.email.errors.append(_("An account with this email already exists."))
         else:
             user = User(email=email, name=form.name.data.strip(), password_hash=hash_password(form.password.data))
             db.session.add(user)
             db.session.commit()
             login_user(user)
-            return redirect(url_for("student.index"))
+            return remember_browser(redirect(url_for("student.index")), email)
     status = 400 if request.method == "POST" else 200
     return render_template("auth/signup.html", form=form), status
 
 
-def _count_failed_sign_in(response: Response) -> bool:
-    """Only failed attempts use up the limit: a student who types the password right is never slowed."""
-    return response.status_code == 401
+def user_by_email(email: str) -> User | None:
+    """The account of an address in any spelling.
+
+    The exact address first: look-alike accounts made before migration 0005 each keep their own.
+    """
+    exact = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    return exact or db.session.scalar(select(User).where(User.email_key == email_key(email)))
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_count_failed_sign_in)
+@limited_sign_in
 def login() -> Response | tuple[str, int] | str:
     if current_user.is_authenticated:
         return redirect(url_for("student.index"))
     form = SignInForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
+        user = user_by_email(form.email.data)
         if user is not None and is_password_of(user, form.password.data):
             login_user(user)
-            return redirect(safe_next_url(request.args.get("next")))
+            return remember_browser(redirect(safe_next_url(request.args.get("next"))), user.email)
         flash(_("Wrong email or password."), "error")
         return render_template("auth/login.html", form=form), 401
     status = 400 if request.method == "POST" else 200
@@ -60,5 +69,7 @@ def login() -> Response | tuple[str, int] | str:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    current_user.end_sessions()  # a copy of this session's cookie, or a remember cookie, is now worthless
+    db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))

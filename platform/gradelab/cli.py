@@ -14,6 +14,7 @@ import click
 from grader import cli as grader_cli
 
 from .config import secret_key_file
+from .instance import make_private_folder, ensure_secret_key
 from .vendor import missing_assets
 
 INSTANCE_OPTION = click.option(
@@ -167,6 +168,7 @@ def create_user(email: str, name: str | None, role: str, password: str, instance
 
     from . import create_app
     from .db import db
+    from .emails import email_key
     from .models import Role, User
     from .passwords import hash_password
 
@@ -175,7 +177,7 @@ def create_user(email: str, name: str | None, role: str, password: str, instance
     email = email.strip().lower()
     with app.app_context():
         upgrade(directory=app.config["MIGRATIONS_DIR"])
-        user = db.session.scalar(select(User).where(User.email == email))
+        user = db.session.scalar(select(User).where(User.email_key == email_key(email)))  # look-alikes are one account
         if user is None:
             user = User(email=email, name=name or email.split("@")[0], password_hash=hash_password(password))
             db.session.add(user)
@@ -194,12 +196,10 @@ def _interrupt(_signal: int, _frame: object) -> None:
 
 def _prepared_app(instance: Path, exercises: Path):  # -> Flask, imported lazily with the app
     """Instance folder and secret key, then migrations, exercises and demo accounts."""
-    instance.mkdir(parents=True, exist_ok=True)
+    make_private_folder(instance)
     os.environ.setdefault("GRADELAB_INSTANCE_PATH", str(instance))
-    key_file = secret_key_file(str(instance))
-    if "GRADELAB_SECRET_KEY" not in os.environ and not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
+    if "GRADELAB_SECRET_KEY" not in os.environ:
+        ensure_secret_key(secret_key_file(str(instance)))
 
     from flask_migrate import upgrade
 

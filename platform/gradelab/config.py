@@ -44,7 +44,11 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,  # also Secure on any request that arrived over HTTPS (security.py)
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Failed sign-ins (lockout.py): per account from one address, or from one known browser...
         "LOGIN_RATE_LIMIT": "5 per minute; 30 per hour",
+        # ...and per account from all addresses together: short, so its owner in a new browser waits minutes.
+        "LOGIN_ACCOUNT_RATE_LIMIT": "10 per 10 minutes",
+        "LOGIN_KNOWN_BROWSER_DAYS": 180,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "en",
@@ -71,6 +75,8 @@ _FROM_ENVIRONMENT = {
     "DEMO_ACCOUNTS": lambda v: v.lower() in ("1", "true", "yes"),
     "RATELIMIT_STORAGE_URI": str,
     "LOGIN_RATE_LIMIT": str,
+    "LOGIN_ACCOUNT_RATE_LIMIT": str,
+    "LOGIN_KNOWN_BROWSER_DAYS": int,
 }
 
 

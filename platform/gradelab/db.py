@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -10,6 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .instance import protect_sqlite_database
 from .models import Base
 
 db = SQLAlchemy(model_class=Base)
@@ -35,3 +37,11 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+@event.listens_for(Engine, "do_connect")
+def _private_sqlite_file(dialect: Any, _record: Any, arguments: list[Any], _options: dict[str, Any]) -> None:
+    """The database holds every password hash and submission: readable by its owner only."""
+    if dialect.name == "sqlite" and arguments and isinstance(arguments[0], str) and arguments[0] not in ("", ":memory:"):
+        if not arguments[0].startswith("file:"):
+            protect_sqlite_database(Path(arguments[0]))

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .instance import write_private_file
 from .models import Role, User
 from .passwords import hash_password
 
@@ -33,6 +34,5 @@ def ensure_demo_accounts(session: Session, instance_path: str) -> list[tuple[str
             user.password_hash = hash_password(passwords[email])
         accounts.append((email, passwords[email], role))
     session.commit()
-    passwords_file.write_text(json.dumps(passwords, indent=2))
-    passwords_file.chmod(0o600)
+    write_private_file(passwords_file, json.dumps(passwords, indent=2))
     return accounts

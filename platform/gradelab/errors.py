@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
 
 from .security import login_manager
 
@@ -36,7 +37,9 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> Response | tuple[str, int]:
+        if error.response is not None:  # a refusal that made its own page (the sign-in lockout's)
+            return error.response
         code = error.code or 500
         return render_template("errors/error.html", code=code, message=error_message(code, error.description)), code
 

@@ -12,21 +12,30 @@ from .models import Exercise, Submission
 # Gradescope's autograder result: https://gradescope-autograders.readthedocs.io/en/latest/specs/
 HIDDEN_CHECK_VISIBILITY = "after_due_date"
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def gradebook_csv(rows: list[GradebookRow], exercises: list[Exercise]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes a CR or LF inside a cell instead of breaking the row.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     header = ["name", "email"]
     for exercise in exercises:
         header += [f"{exercise.slug} best", f"{exercise.slug} last", f"{exercise.slug} attempts", f"{exercise.slug} late"]
-    writer.writerow([*header, "total"])
+    writer.writerow([_inert_cell(cell) for cell in [*header, "total"]])
     for row in rows:
         line: list[Any] = [row.student.name, row.student.email]
         for exercise in exercises:
             cell = row.cell(exercise)
             line += [_blank_if_none(cell.best), _blank_if_none(cell.last), cell.attempts, "yes" if cell.late else ""]
-        writer.writerow([*line, row.total])
+        writer.writerow([_inert_cell(cell) for cell in [*line, row.total]])
     return buffer.getvalue()
+
+
+def _inert_cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula, behind a leading `'` that makes it plain text; numbers as they are."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) else value
 
 
 def _blank_if_none(value: int | None) -> int | str:

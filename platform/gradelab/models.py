@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint, false
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+from .emails import email_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,13 +65,27 @@ def _enum(kind: type[enum.Enum], name: str) -> Enum:
     return Enum(kind, name=name, native_enum=False, create_constraint=True, length=16, values_callable=lambda k: [m.value for m in k])
 
 
+def new_session_token() -> str:
+    return secrets.token_hex(16)
+
+
+def _email_key_of_row(context: Any) -> str:
+    """The default for rows inserted without the ORM (bulk inserts skip `User._keep_email_key`)."""
+    return email_key(context.get_current_parameters()["email"])
+
+
 class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    # The address with look-alike spellings folded (emails.email_key): one account per key.
+    email_key: Mapped[str] = mapped_column(String(254), unique=True, index=True, default=_email_key_of_row)
     name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(256))
+    # Part of every session cookie's user id: a new one (at sign-out or a password change) ends
+    # every session signed in before, even a copied cookie.
+    session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.STUDENT)
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = _timestamp()
@@ -81,7 +98,23 @@ class User(Base):
     is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie holds: the id and the current session token (security.py checks both)."""
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Sign this user out everywhere: cookies made before no longer find the user."""
+        self.session_token = new_session_token()
+
+    @validates("email")
+    def _keep_email_key(self, _key: str, email: str) -> str:
+        self.email_key = email_key(email)
+        return email
+
+    @validates("password_hash")
+    def _end_sessions_on_new_password(self, _key: str, password_hash: str) -> str:
+        if self.password_hash is not None:  # a change, not the first password of a new account
+            self.end_sessions()
+        return password_hash
 
     @property
     def is_instructor(self) -> bool:

@@ -240,3 +240,18 @@ def test_a_new_exercise_folder_is_served_and_graded_without_a_restart(tmp_path, 
         assert graded(app, sid).score == 100
     finally:
         grading_queue(app).close()
+
+
+@pytest.mark.parametrize("trigger", ["=", "+", "-", "@", "\t", "\r"])
+def test_the_gradebook_csv_writes_formula_like_text_as_plain_text(app, teacher, trigger):
+    """A name (or email) that a spreadsheet would run as a formula is exported behind a leading quote."""
+    name, email = f'{trigger}HYPERLINK("http://evil.example","open")', f"{trigger}x@example.com"
+    signed_in_client(app, "x@example.com", "X")
+    with app.app_context():
+        student = db.session.scalar(select(User).where(User.email == "x@example.com"))
+        student.name, student.email = name, email  # as the admin CLI or an old row could hold them
+        db.session.commit()
+    body = teacher.get("/instructor/gradebook.csv").get_data(as_text=True)
+    (row,) = csv.DictReader(io.StringIO(body))
+    assert (row["name"], row["email"]) == (f"'{name}", f"'{email}")
+    assert row["linear attempts"] == "0" and row["total"] == "0"  # numbers stay numbers

@@ -88,3 +88,39 @@ def test_results_stored_before_0004_get_their_diagnosis_codes(backend, tmp_path,
         with db.engine.connect() as connection:
             assert connection.execute(text("SELECT diagnosis_codes FROM grade_results")).scalar() == "missing_zero_grad wrong_sign"
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_accounts_made_before_0005_get_email_keys_and_look_alikes_keep_signing_in(backend, tmp_path, postgres_url):
+    from gradelab.passwords import hash_password
+    from site_helpers import csrf_token
+
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database_urls(tmp_path, postgres_url)[backend]}, runner=object()
+    )
+    emails = {1: "ivan@example.com", 2: "\u0130van@example.com".lower(), 3: "bob@example.com"}  # 2 looks like 1
+    with app.app_context():
+        directory = app.config["MIGRATIONS_DIR"]
+        upgrade(directory=directory, revision="0004")
+        with db.engine.begin() as connection:
+            for user_id, email in emails.items():
+                connection.execute(
+                    text(
+                        "INSERT INTO users (id, email, name, password_hash, role, created_at)"
+                        " VALUES (:id, :email, :name, :hash, 'student', CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": user_id, "email": email, "name": f"user {user_id}", "hash": hash_password(f"password of {user_id}")},
+                )
+        upgrade(directory=directory)
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, email_key, session_token FROM users ORDER BY id")).all()
+        db.engine.dispose()
+    assert [(user_id, key) for user_id, key, _ in rows] == [(1, "ivan@example.com"), (2, "2#ivan@example.com"), (3, "bob@example.com")]
+    assert len({token for _, _, token in rows}) == 3 and all(len(token) == 32 for _, _, token in rows)
+    for user_id, email in emails.items():
+        client = app.test_client()
+        form = {"csrf_token": csrf_token(client.get("/login").get_data(as_text=True)), "email": email, "password": f"password of {user_id}"}
+        assert client.post("/login", data=form).status_code == 302, email
+        assert f"user {user_id}" in client.get("/").get_data(as_text=True)
+    with app.app_context():
+        db.engine.dispose()
