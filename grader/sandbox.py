@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.cgroup import WorkerCgroup
+from grader.cgroup import WORKER_MAX_TASKS, WorkerCgroup
 from grader.spec import Limits
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -236,9 +236,10 @@ class Worker:
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._scratch = tempfile.TemporaryDirectory(prefix="gradelab-") if unsafe else None
         self._log = tempfile.TemporaryFile()
-        self._cgroup = WorkerCgroup.create()
-        self.bounds = _bounds(self._cgroup, unsafe)
+        self._cgroup: WorkerCgroup | None = None
         try:
+            self._cgroup = WorkerCgroup.create()
+            self.bounds = _bounds(self._cgroup, unsafe)
             self._process = subprocess.Popen(
                 self._command(theirs.fileno()),
                 stdin=subprocess.DEVNULL,
