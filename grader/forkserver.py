@@ -220,16 +220,17 @@ def empty_scratch(folder: str, mounts: frozenset[str]) -> None:
     The runtime may be mounted inside the scratch folder (a virtual environment under /tmp, as
     in a fresh clone there): mount points and the folders that lead to them stay, the rest goes.
     """
-    for entry in os.scandir(folder):
-        if entry.path in mounts:
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            if any(mount.startswith(entry.path + "/") for mount in mounts):
-                empty_scratch(entry.path, mounts)
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.path in mounts:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if any(mount.startswith(entry.path + "/") for mount in mounts):
+                    empty_scratch(entry.path, mounts)  # as deep as the runtime's mount point, no deeper
+                else:
+                    _remove_tree(entry.path)
             else:
-                _remove_tree(entry.path)
-        else:
-            os.unlink(entry.path)
+                os.unlink(entry.path)
 
 
 def mount_points(folder: str) -> frozenset[str]:

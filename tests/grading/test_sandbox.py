@@ -254,15 +254,19 @@ def test_emptying_the_scratch_folder_needs_no_recursion_nor_paths(tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     folder = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY)
-    for depth in range(5000):
-        os.mkdir("d", dir_fd=folder)
-        if depth == 2500:
-            os.symlink(outside, "out", dir_fd=folder)
-            os.mkdir("shut", mode=0, dir_fd=folder)
-        inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder)
+    try:
+        for depth in range(5000):
+            os.mkdir("d", dir_fd=folder)
+            if depth == 2500:
+                os.symlink(outside, "out", dir_fd=folder)
+                os.mkdir("shut", mode=0, dir_fd=folder)
+            inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder)
+            os.close(folder)
+            folder = inner
         os.close(folder)
-        folder = inner
-    os.close(folder)
-    empty_scratch(str(scratch), frozenset())
-    assert list(scratch.iterdir()) == []
-    assert (outside / "kept").read_text() == "not the child's"
+        empty_scratch(str(scratch), frozenset())
+        assert list(scratch.iterdir()) == []
+        assert (outside / "kept").read_text() == "not the child's"
+    finally:  # whatever is left would break pytest's own (recursive) removal of old temporary folders
+        subprocess.run(["chmod", "-R", "u+rwx", str(scratch)], check=False)
+        subprocess.run(["rm", "-rf", str(scratch)], check=True)
