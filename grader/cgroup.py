@@ -52,13 +52,13 @@ def worker_memory_mb() -> int:
     return int(os.environ.get(MEMORY_ENV, WORKER_MEMORY_MB))
 
 
-def placements() -> dict[str, Placement]:
+def placements(proc_self: Path = Path("/proc/self")) -> dict[str, Placement]:
     """For each controller this process may delegate, where a worker's cgroup for it goes."""
     if os.environ.get(DISABLE_ENV, "").lower() in ("0", "off", "no", "false"):
         return {}
     try:
-        mounts = _cgroup_mounts()
-        own = _own_cgroups()
+        mounts = _cgroup_mounts(proc_self / "mountinfo")
+        own = _own_cgroups(proc_self / "cgroup")
     except OSError:
         return {}
     found: dict[str, Placement] = {}
@@ -73,10 +73,10 @@ def placements() -> dict[str, Placement]:
     return found
 
 
-def _cgroup_mounts() -> dict[str, tuple[str, str]]:
+def _cgroup_mounts(path: Path) -> dict[str, tuple[str, str]]:
     """(mount point, root in the hierarchy) of the v2 mount ("cgroup2") and of each v1 controller."""
     mounts: dict[str, tuple[str, str]] = {}
-    with open("/proc/self/mountinfo") as mountinfo:
+    with open(path) as mountinfo:
         for line in mountinfo:
             fields = line.split()
             separator = fields.index("-")
@@ -91,10 +91,10 @@ def _cgroup_mounts() -> dict[str, tuple[str, str]]:
     return mounts
 
 
-def _own_cgroups() -> dict[str, str]:
+def _own_cgroups(path: Path) -> dict[str, str]:
     """This process's cgroup path per v1 controller, and its v2 path under the key ""."""
     paths: dict[str, str] = {}
-    with open("/proc/self/cgroup") as cgroups:
+    with open(path) as cgroups:
         for line in cgroups:
             _, controllers, path = line.rstrip("\n").split(":", 2)
             for controller in controllers.split(",") if controllers else [""]:
@@ -151,9 +151,9 @@ class WorkerCgroup:
         self.cpus = WORKER_CPUS if "cpu" in bound else None
 
     @classmethod
-    def create(cls) -> WorkerCgroup | None:
+    def create(cls, found: dict[str, Placement] | None = None) -> WorkerCgroup | None:
         """A fresh cgroup with the worker limits, or None where its tasks cannot be bounded so."""
-        found = placements()
+        found = placements() if found is None else found
         if "pids" not in found:
             return None
         name = f"gradelab-{os.getpid()}-{next(_names)}"

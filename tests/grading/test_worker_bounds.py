@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from submissions import GOOD_LINEAR
 
-from grader.cgroup import WORKER_MAX_TASKS, placements
+from grader.cgroup import WORKER_MAX_TASKS, WorkerCgroup, placements
 from grader.grading import grade_submission
 from grader.sandbox import SANDBOX_UID, Worker
 
@@ -146,3 +146,55 @@ def test_closing_a_worker_removes_its_cgroup_and_what_is_in_it():
     worker.close()
     assert not any(folder.exists() for folder in folders)
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+
+
+def fake_proc(tmp_path: Path, mountinfo: list[str], cgroup: list[str]) -> Path:
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "mountinfo").write_text("".join(line + "\n" for line in mountinfo))
+    (proc / "cgroup").write_text("".join(line + "\n" for line in cgroup))
+    return proc
+
+
+def test_pure_cgroup_v2_gives_one_folder_with_every_bound(tmp_path):
+    """A laptop or a container with cgroup v2 only, its controllers enabled for the grader's
+    cgroup (a stand-in tree: this machine's own layout is what the tests above run on)."""
+    root = tmp_path / "cgroup"
+    parent = root / "grading.slice"
+    parent.mkdir(parents=True)
+    (parent / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (parent / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    proc = fake_proc(tmp_path, [f"35 24 0:30 / {root} rw,nosuid - cgroup2 cgroup2 rw"], ["0::/grading.slice"])
+    found = placements(proc)
+    assert {name: (place.version, place.parent) for name, place in found.items()} == {name: (2, parent) for name in ("pids", "memory", "cpu")}
+    cgroup = WorkerCgroup.create(found)
+    (folder,) = cgroup.joined
+    assert folder.parent == parent and cgroup.versions == {"pids": 2, "memory": 2, "cpu": 2}
+    assert (folder / "pids.max").read_text() == str(WORKER_MAX_TASKS)
+    assert int((folder / "memory.max").read_text()) == cgroup.memory_mb * 1024 * 1024
+    assert (folder / "cpu.max").read_text() == "100000 100000"
+    assert cgroup.entry_command()[-2:] == [str(folder / "cgroup.procs"), "--"]
+
+
+def test_v1_hierarchies_with_joined_controllers_and_a_nested_own_cgroup(tmp_path):
+    pids, cpu = tmp_path / "pids", tmp_path / "cpu,cpuacct"
+    (pids / "grader").mkdir(parents=True)
+    (cpu / "grader").mkdir(parents=True)
+    mountinfo = [
+        f"30 24 0:26 / {tmp_path / 'unified'} rw - cgroup2 cgroup2 rw",
+        f"31 24 0:27 / {pids} rw - cgroup cgroup rw,pids",
+        f"32 24 0:28 / {cpu} rw - cgroup cgroup rw,cpu,cpuacct",
+    ]
+    proc = fake_proc(tmp_path, mountinfo, ["3:pids:/grader", "2:cpu,cpuacct:/grader", "0::/"])
+    found = placements(proc)  # no memory hierarchy and a v2 mount without controllers: pids and cpu in v1
+    assert {name: (place.version, place.parent) for name, place in found.items()} == {"pids": (1, pids / "grader"), "cpu": (1, cpu / "grader")}
+
+
+def test_without_a_pids_controller_there_is_no_worker_cgroup(tmp_path):
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    proc = fake_proc(tmp_path, [f"31 24 0:27 / {memory} rw - cgroup cgroup rw,memory"], ["4:memory:/"])
+    found = placements(proc)
+    assert set(found) == {"memory"}
+    assert WorkerCgroup.create(found) is None
+    assert list(memory.iterdir()) == []
