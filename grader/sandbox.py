@@ -397,14 +397,14 @@ def _bounds(cgroup: WorkerCgroup | None, unsafe: bool) -> WorkerBounds:
     """What will bound a worker: its cgroup where there is one, else RLIMIT_NPROC in the
     sandbox (as root, with a uid of the worker's own); tmpfs inodes as root in the sandbox.
     Unsafe mode runs as the user, whose task count spans the whole machine: no RLIMIT_NPROC."""
-    root = os.geteuid() == 0
-    inodes = SCRATCH_INODES if root and not unsafe else None
+    sandboxed_root = os.geteuid() == 0 and not unsafe
+    inodes = SCRATCH_INODES if sandboxed_root else None
     if cgroup is not None:
         version = "v2" if cgroup.versions["pids"] == 2 else "v1"
-        return WorkerBounds(f"cgroup {version}", cgroup.max_tasks, cgroup.memory_mb, cgroup.cpus, inodes, SANDBOX_UID if root else os.geteuid())
+        return WorkerBounds(f"cgroup {version}", cgroup.max_tasks, cgroup.memory_mb, cgroup.cpus, inodes, SANDBOX_UID if sandboxed_root else os.geteuid())
     if unsafe:
         return WorkerBounds(None, None, None, None, None, os.geteuid())
-    return WorkerBounds("RLIMIT_NPROC", WORKER_MAX_TASKS, None, None, inodes, _fallback_uid() if root else os.geteuid())
+    return WorkerBounds("RLIMIT_NPROC", WORKER_MAX_TASKS, None, None, inodes, _fallback_uid() if sandboxed_root else os.geteuid())
 
 
 def _parent_pids() -> Iterator[tuple[int, int]]:

@@ -198,3 +198,14 @@ def test_without_a_pids_controller_there_is_no_worker_cgroup(tmp_path):
     assert set(found) == {"memory"}
     assert WorkerCgroup.create(found) is None
     assert list(memory.iterdir()) == []
+
+
+@pytest.mark.skipif(not cgroups_here(), reason="no writable pids cgroup for this grader here")
+def test_an_unsafe_worker_is_bounded_by_its_cgroup_too():
+    """No sandbox around it (`--unsafe-no-sandbox`), but the same pids.max, as its own user."""
+    with Worker(unsafe=True, warm_up=False) as worker:
+        worker.wait_ready()
+        assert worker.bounds.tasks_by in ("cgroup v1", "cgroup v2") and worker.bounds.uid == os.geteuid()
+        assert worker.bounds.scratch_inodes is None  # its scratch is a host folder
+        cgroups = Path(f"/proc/{worker.pid}/cgroup").read_text()
+        assert all(folder.name in cgroups for folder in worker._cgroup.joined)
