@@ -130,6 +130,9 @@ def test_each_worker_says_what_bounds_it(pair):
     if "memory" in folders:
         name = "memory.max" if first._cgroup.versions["memory"] == 2 else "memory.limit_in_bytes"
         assert int((folders["memory"] / name).read_text()) == first.bounds.memory_mb * 1024 * 1024
+    if "cpu" in folders:  # one CPU: a quota of a whole period
+        quota = (folders["cpu"] / "cpu.max").read_text().split()[0] if first._cgroup.versions["cpu"] == 2 else (folders["cpu"] / "cpu.cfs_quota_us").read_text()
+        assert int(quota) == int(first.bounds.cpus * 100_000)
     for pid in first.processes():  # bubblewrap included: it entered before it ran
         cgroups = Path(f"/proc/{pid}/cgroup").read_text()
         assert all(folder.name in cgroups for folder in first._cgroup.joined)
