@@ -52,8 +52,12 @@ def apply_limits(limits: dict[str, Any]) -> None:
 
     Memory is capped as address space on top of what the warm worker already maps (torch alone
     maps far more than it touches), so the limit means "this much more than an empty run".
+    Where no cgroup bounds the worker's tasks, the sandbox sets GRADELAB_SANDBOX_MAX_TASKS: the
+    tasks its uid may hold (threads too: on a tiny shared stack they cost no address space).
     """
     address_space = _mapped_bytes() + int(limits["memory_mb"]) * 1024 * 1024
+    if (max_tasks := os.environ.get("GRADELAB_SANDBOX_MAX_TASKS")) is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (int(max_tasks), int(max_tasks)))
     cpu_s = math.ceil(limits["cpu_s"])
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))

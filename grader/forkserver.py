@@ -26,7 +26,6 @@ import json
 import os
 import re
 import selectors
-import shutil
 import signal
 import socket
 import sys
@@ -58,6 +57,7 @@ def main() -> None:
     if long_lived:
         _warm_up()
         _huge_pages()
+        empty_scratch(scratch, mounts)  # torch's warm-up leaves its caches there (torchinductor_*)
     control.send(json.dumps({"ready": True, "pid": os.getpid(), "torch": torch.__version__, "seccomp": confine.seccomp_available()}).encode())
     for served in itertools.count(1):
         try:
@@ -220,16 +220,17 @@ def empty_scratch(folder: str, mounts: frozenset[str]) -> None:
     The runtime may be mounted inside the scratch folder (a virtual environment under /tmp, as
     in a fresh clone there): mount points and the folders that lead to them stay, the rest goes.
     """
-    for entry in os.scandir(folder):
-        if entry.path in mounts:
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            if any(mount.startswith(entry.path + "/") for mount in mounts):
-                empty_scratch(entry.path, mounts)
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.path in mounts:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if any(mount.startswith(entry.path + "/") for mount in mounts):
+                    empty_scratch(entry.path, mounts)  # as deep as the runtime's mount point, no deeper
+                else:
+                    _remove_tree(entry.path)
             else:
-                _remove_tree(entry.path)
-        else:
-            os.unlink(entry.path)
+                os.unlink(entry.path)
 
 
 def mount_points(folder: str) -> frozenset[str]:
@@ -245,16 +246,63 @@ def _unescape(field: str) -> str:
 
 
 def _remove_tree(path: str) -> None:
+    """Remove a folder and all below it, however deep, without recursion.
+
+    One folder is open at a time and the way back up is "..", so neither Python's stack, nor
+    the open files, nor PATH_MAX limit the depth; the child is dead, so nothing moves meanwhile.
+    A child may leave folders it made unreadable or unwritable: they get their rights back.
+    """
+    above = os.open(os.path.dirname(path), _FOLDER_FLAGS)
+    names = [os.path.basename(path)]
+    folder = _open_folder(names[0], above)
     try:
-        shutil.rmtree(path)
-    except OSError:  # a child may leave folders it made unreadable: give them back, then retry
-        os.chmod(path, 0o700)
-        for root, folders, _ in os.walk(path):
-            for folder in folders:
-                inner = os.path.join(root, folder)
-                if not os.path.islink(inner):
-                    os.chmod(inner, 0o700)
-        shutil.rmtree(path)
+        while True:
+            inner = _emptied_but_for_a_folder(folder)
+            if inner is not None:
+                names.append(inner)
+                folder = _swap(folder, _open_folder(inner, folder))
+            elif len(names) == 1:
+                break
+            else:
+                folder = _swap(folder, os.open("..", _FOLDER_FLAGS, dir_fd=folder))
+                os.rmdir(names.pop(), dir_fd=folder)
+        os.close(folder)
+        folder = -1
+        os.rmdir(names[0], dir_fd=above)
+    finally:
+        if folder != -1:
+            os.close(folder)
+        os.close(above)
+
+
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _open_folder(name: str, parent: int) -> int:
+    """An fd of the folder `name` in `parent`, with its owner's rights restored if need be."""
+    try:
+        folder = os.open(name, _FOLDER_FLAGS, dir_fd=parent)
+    except PermissionError:
+        os.chmod(name, 0o700, dir_fd=parent)  # a folder, not a link: scandir said so, and O_NOFOLLOW
+        folder = os.open(name, _FOLDER_FLAGS, dir_fd=parent)
+    if os.fstat(folder).st_mode & 0o700 != 0o700:
+        os.fchmod(folder, 0o700)
+    return folder
+
+
+def _emptied_but_for_a_folder(folder: int) -> str | None:
+    """Unlink what is not a folder in `folder`, up to its first subfolder: that one's name, or None once empty."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                return entry.name
+            os.unlink(entry.name, dir_fd=folder)
+    return None
+
+
+def _swap(old: int, new: int) -> int:
+    os.close(old)
+    return new
 
 
 def _not_dumpable() -> None:

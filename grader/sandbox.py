@@ -22,6 +22,7 @@ where no sandbox can start (`gradelab grade --unsafe-no-sandbox`).
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import platform
@@ -40,13 +41,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.cgroup import WORKER_MAX_TASKS, WorkerCgroup
 from grader.spec import Limits
 
 GRADER_DIR = Path(__file__).resolve().parent
 SANDBOX_FILES = ("forkserver.py", "harness.py", "confine.py")
 SANDBOX_HOME = "/gradelab"
 SANDBOX_UID = 65534  # nobody
+# As root without cgroups, RLIMIT_NPROC is what bounds a worker's tasks, and it counts per uid:
+# each worker then runs as a uid of its own, from this block (unique among the live workers of
+# all graders on the machine while no grader holds 256 at once).
+FALLBACK_UID_BASE = 1 << 30
 SCRATCH_BYTES = 64 * 1024 * 1024
+SCRATCH_INODES = 4096  # files and folders in the private /tmp: ~1.3 KB of kernel memory each
+MAX_TASKS_ENV = "GRADELAB_SANDBOX_MAX_TASKS"  # read by confine.apply_limits: RLIMIT_NPROC for the child
 MAX_TRACE_BYTES = 64 * 1024 * 1024
 READY_TIMEOUT_S = 120.0
 BACKSTOP_S = 5.0  # past the child's own wall limit, the fork server itself is presumed stuck
@@ -73,6 +81,23 @@ class RawRun:
     exit_code: int | None
     duration_ms: float
     cpu_s: float | None = None
+
+
+@dataclass(frozen=True)
+class WorkerBounds:
+    """What bounds one worker's kernel-side use, as set up on this machine (None: not bounded).
+
+    `tasks_by` is "cgroup v2", "cgroup v1" (pids.max over the fork server and its child
+    together), "RLIMIT_NPROC" (per child; per uid, hence a uid per worker as root) or None
+    (unsafe mode without cgroups). `scratch_inodes` is the private /tmp's inode limit.
+    """
+
+    tasks_by: str | None
+    max_tasks: int | None
+    memory_mb: int | None
+    cpus: float | None
+    scratch_inodes: int | None
+    uid: int
 
 
 @dataclass(frozen=True)
@@ -155,12 +180,43 @@ def _environment(home: str) -> dict[str, str]:
     return environment
 
 
-def _drop_to_sandbox_uid_command() -> list[str]:
-    """As root, bubblewrap keeps no user namespace: setpriv drops to nobody inside it."""
+def _drop_to_sandbox_uid_command(sandbox_uid: int = SANDBOX_UID) -> list[str]:
+    """As root, bubblewrap keeps no user namespace: setpriv drops to nobody (or the worker's own
+    fallback uid) inside it."""
     if os.geteuid() != 0:
         return []
-    uid = str(SANDBOX_UID)
+    uid = str(sandbox_uid)
     return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+
+
+# Run as root inside the sandbox, just before setpriv: bubblewrap's tmpfs takes a size but no
+# inode count, and empty files cost no size. A remount keeps the mounts below /tmp (a runtime
+# that lives under /tmp) and bubblewrap's nosuid,nodev.
+_BOUND_SCRATCH_INODES = """\
+import ctypes, os, sys
+MS_NOSUID, MS_NODEV, MS_REMOUNT = 2, 4, 32
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, b"nr_inodes=%d") != 0:
+    sys.exit("gradelab: cannot bound the inodes of /tmp: " + os.strerror(ctypes.get_errno()))
+os.execvp(sys.argv[1], sys.argv[1:])
+"""
+
+
+def _bound_scratch_inodes_command() -> list[str]:
+    """As root, a step that limits the private /tmp to SCRATCH_INODES inodes. In a user
+    namespace bubblewrap keeps no capability to remount it: there the memory cgroup, if any,
+    is the bound."""
+    if os.geteuid() != 0:
+        return []
+    return [sys.executable, "-I", "-S", "-c", _BOUND_SCRATCH_INODES % SCRATCH_INODES]
+
+
+_fallback_uids = itertools.count()
+
+
+def _fallback_uid() -> int:
+    """A uid for one worker of this grader alone (see FALLBACK_UID_BASE)."""
+    return FALLBACK_UID_BASE + ((os.getpid() & 0x3FFFFF) << 8) + next(_fallback_uids) % 256
 
 
 class Worker:
@@ -180,7 +236,10 @@ class Worker:
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._scratch = tempfile.TemporaryDirectory(prefix="gradelab-") if unsafe else None
         self._log = tempfile.TemporaryFile()
+        self._cgroup: WorkerCgroup | None = None
         try:
+            self._cgroup = WorkerCgroup.create()
+            self.bounds = _bounds(self._cgroup, unsafe)
             self._process = subprocess.Popen(
                 self._command(theirs.fileno()),
                 stdin=subprocess.DEVNULL,
@@ -203,11 +262,14 @@ class Worker:
         self.alive = True
 
     def _command(self, control_fd: int) -> list[str]:
+        """The worker's command line, inside its cgroup from its first instruction on."""
         options = [] if self.warm_up else ["--no-warm-up"]
+        entry = self._cgroup.entry_command() if self._cgroup is not None else []
         if self._scratch is not None:
-            return [sys.executable, "-I", str(GRADER_DIR / "forkserver.py"), str(control_fd), self._scratch.name, *options]
+            return [*entry, sys.executable, "-I", str(GRADER_DIR / "forkserver.py"), str(control_fd), self._scratch.name, *options]
         python = [sys.executable, "-I", f"{SANDBOX_HOME}/forkserver.py", str(control_fd), "/tmp", *options]
-        return [*bwrap_arguments(), *_drop_to_sandbox_uid_command(), *python]
+        nproc = ["--setenv", MAX_TASKS_ENV, str(self.bounds.max_tasks)] if self.bounds.tasks_by == "RLIMIT_NPROC" else []
+        return [*entry, *bwrap_arguments(), *nproc, *_bound_scratch_inodes_command(), *_drop_to_sandbox_uid_command(self.bounds.uid), *python]
 
     @property
     def pid(self) -> int:
@@ -319,6 +381,8 @@ class Worker:
     def _release(self) -> None:
         self._control.close()
         self._log.close()
+        if self._cgroup is not None:
+            self._cgroup.remove()  # and with it anything of the worker that outlived the kill
         if self._scratch is not None:
             self._scratch.cleanup()
 
@@ -327,6 +391,20 @@ class Worker:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _bounds(cgroup: WorkerCgroup | None, unsafe: bool) -> WorkerBounds:
+    """What will bound a worker: its cgroup where there is one, else RLIMIT_NPROC in the
+    sandbox (as root, with a uid of the worker's own); tmpfs inodes as root in the sandbox.
+    Unsafe mode runs as the user, whose task count spans the whole machine: no RLIMIT_NPROC."""
+    sandboxed_root = os.geteuid() == 0 and not unsafe
+    inodes = SCRATCH_INODES if sandboxed_root else None
+    if cgroup is not None:
+        version = "v2" if cgroup.versions["pids"] == 2 else "v1"
+        return WorkerBounds(f"cgroup {version}", cgroup.max_tasks, cgroup.memory_mb, cgroup.cpus, inodes, SANDBOX_UID if sandboxed_root else os.geteuid())
+    if unsafe:
+        return WorkerBounds(None, None, None, None, None, os.geteuid())
+    return WorkerBounds("RLIMIT_NPROC", WORKER_MAX_TASKS, None, None, inodes, _fallback_uid() if sandboxed_root else os.geteuid())
 
 
 def _parent_pids() -> Iterator[tuple[int, int]]:

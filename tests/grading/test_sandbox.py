@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -55,7 +56,7 @@ def test_the_sandbox_view_holds_only_the_runtime(worker, catalog):
     run = run_source(worker, catalog, probe + GOOD_LINEAR)
     lines = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
     assert run.status == "finished" and run.traces[0]["load"]["ok"]
-    expected_uid = 65534 if os.geteuid() == 0 else os.geteuid()
+    expected_uid = worker.bounds.uid  # 65534 as root (one uid per worker without cgroups), else the grader's own
     assert lines["uid"].split()[0] == str(expected_uid)
     assert int(lines["uid"].split()[2]) < 10  # its own PID namespace: the host's pids are out of sight
     assert lines["exercises"] == "False"
@@ -67,15 +68,71 @@ def test_the_sandbox_view_holds_only_the_runtime(worker, catalog):
     assert set(eval(lines["usrbin"])) <= {"setpriv", Path(os.path.realpath(sys.executable)).name}
 
 
-def test_files_left_by_one_submission_are_gone_for_the_next(worker, catalog):
+def runtime_under_tmp() -> list[str]:
+    """What a fresh /tmp holds: the folders that lead to a runtime mounted below it, if any."""
+    return sorted({Path(root).relative_to("/tmp").parts[0] for root in python_roots() if root.startswith("/tmp/")})
+
+
+def test_files_left_by_one_submission_are_gone_for_the_next(catalog):
     listing = "import os\nprint(sorted(os.listdir('/tmp')))\n"
     write = "open('/tmp/left-behind', 'w').write('secret')\nos.makedirs('/tmp/locked/deeper')\nos.chmod('/tmp/locked', 0)\n"
-    first = run_source(worker, catalog, listing + write + listing + GOOD_LINEAR)
-    assert first.status == "finished" and first.traces[0]["load"]["ok"]
-    before, during = first.stdout.splitlines()[:2]
-    assert "left-behind" in during
-    second = run_source(worker, catalog, listing + GOOD_LINEAR)
+    with Worker() as fresh:  # its first child sees what the fork server's own start left (torch's warm-up)
+        first = run_source(fresh, catalog, listing + write + listing + GOOD_LINEAR)
+        assert first.status == "finished" and first.traces[0]["load"]["ok"]
+        before, during = first.stdout.splitlines()[:2]
+        assert "left-behind" in during
+        second = run_source(fresh, catalog, listing + GOOD_LINEAR)
     assert second.stdout.splitlines()[0] == before
+    assert before == repr(runtime_under_tmp())
+
+
+def test_an_inode_bomb_meets_the_inode_limit_and_the_next_submission_is_fine(worker, catalog):
+    """Empty files cost no bytes of the tmpfs size, only kernel memory (~1.3 KB each) and cleanup time."""
+    bomb = textwrap.dedent(
+        """\
+        made, refused = 0, None
+        try:
+            while made < 200_000:
+                open(f"/tmp/{made}", "w").close()
+                made += 1
+        except OSError as error:
+            refused = error.errno
+        print("made", made, "refused", refused)
+        """
+    )
+    run = run_source(worker, catalog, bomb + GOOD_LINEAR)
+    words = run.stdout.split()
+    assert run.status == "finished" and words[0] == "made", run.stdout
+    if worker.bounds.scratch_inodes is not None:  # as root; in a user namespace only a memory cgroup bounds it
+        assert int(words[1]) < worker.bounds.scratch_inodes and words[3] == str(errno.ENOSPC)
+    assert worker.alive
+    after = run_source(worker, catalog, "import os\nprint(sorted(os.listdir('/tmp')))\n" + GOOD_LINEAR)
+    assert after.stdout.splitlines()[0] == repr(runtime_under_tmp())
+    assert grade_submission(catalog["linear"], GOOD_LINEAR, worker).is_full_score
+
+
+def test_a_tree_3000_folders_deep_is_removed_and_the_worker_survives(worker, catalog):
+    tree = textwrap.dedent(
+        """\
+        import os
+        for _ in range(3000):
+            os.mkdir("d")
+            os.chdir("d")
+        open("bottom", "w").write("x")
+        os.chmod("..", 0o500)  # kept from writing
+        os.chmod(".", 0)  # and unreadable: cleanup restores the rights it needs
+        os.chdir("/tmp")
+        print("deep")
+        """
+    )
+    server = worker.wait_ready()["pid"], worker.processes()
+    run = run_source(worker, catalog, tree + GOOD_LINEAR)
+    assert run.status == "finished" and run.stdout.startswith("deep"), run.stdout
+    assert worker.alive
+    after = run_source(worker, catalog, "import os\nprint(sorted(os.listdir('/tmp')))\n" + GOOD_LINEAR)
+    assert after.stdout.splitlines()[0] == repr(runtime_under_tmp())
+    assert grade_submission(catalog["linear"], GOOD_LINEAR, worker).is_full_score
+    assert (worker.wait_ready()["pid"], worker.processes()) == server  # the same fork server, no replacement
 
 
 def test_state_of_one_submission_does_not_reach_the_next(worker, catalog):
@@ -185,3 +242,31 @@ def test_emptying_the_scratch_folder_keeps_mounted_runtime(tmp_path):
     (tmp_path / "deep").chmod(0)
     empty_scratch(str(tmp_path), frozenset({str(runtime)}))
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["clone", "clone/.venv", "clone/.venv/lib", "clone/.venv/lib/torch.py"]
+
+
+def test_emptying_the_scratch_folder_needs_no_recursion_nor_paths(tmp_path):
+    """Deeper than Python's recursion limit and than PATH_MAX; a link out of it is not followed."""
+    from grader.forkserver import empty_scratch
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept").write_text("not the child's")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    folder = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for depth in range(5000):
+            os.mkdir("d", dir_fd=folder)
+            if depth == 2500:
+                os.symlink(outside, "out", dir_fd=folder)
+                os.mkdir("shut", mode=0, dir_fd=folder)
+            inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        os.close(folder)
+        empty_scratch(str(scratch), frozenset())
+        assert list(scratch.iterdir()) == []
+        assert (outside / "kept").read_text() == "not the child's"
+    finally:  # whatever is left would break pytest's own (recursive) removal of old temporary folders
+        subprocess.run(["chmod", "-R", "u+rwx", str(scratch)], check=False)
+        subprocess.run(["rm", "-rf", str(scratch)], check=True)
