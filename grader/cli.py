@@ -7,13 +7,13 @@ sandbox that cannot start here.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from grader import render
+from grader.terminal import json_text, printable
 from grader.sandbox import SandboxError, Worker, sandbox_problem
 from grader.spec import LANGUAGES, Exercise, ExerciseError, exercises_dir, load_catalog
 
@@ -22,7 +22,12 @@ EXIT_GRADER_FAULT = 3
 
 
 class GraderFault(click.ClickException):
+    """The grader or the server failed; its message may quote a submission or a server's answer."""
+
     exit_code = EXIT_GRADER_FAULT
+
+    def format_message(self) -> str:
+        return printable(self.message)
 
 
 def _catalog(ctx: click.Context) -> dict[str, Exercise]:
@@ -130,7 +135,7 @@ def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool, unsafe: 
 
         report = grade_submission(spec, source, worker)
     if as_json:
-        click.echo(json.dumps(render.json_safe(report.to_json()), ensure_ascii=False, indent=2))
+        click.echo(json_text(render.json_safe(report.to_json())))
     else:
         click.echo(render.text_report(report, use_color=sys.stdout.isatty()))
     if report.outcome == "internal_error":
@@ -164,7 +169,7 @@ def check_exercises(ctx: click.Context, slugs: tuple[str, ...], workers: int, un
         rows = [row for exercise in chosen for row in check_exercise(exercise, pool)]
     click.echo(render.selfcheck_table(rows))
     for slug, reason in unbatched.items():
-        click.echo(f"note: {slug}: reference steps run one at a time, which is slower ({reason})")
+        click.echo(printable(f"note: {slug}: reference steps run one at a time, which is slower ({reason})"))
     failed = [row for row in rows if not row.ok]
     click.echo(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed")
     ctx.exit(EXIT_BELOW_FULL if failed else 0)

@@ -122,10 +122,9 @@ def submit(exercise: str, file: Path, server: str | None, as_json: bool, timeout
 
     The API token comes from GRADELAB_TOKEN or ~/.config/gradelab/config.toml (token = "...").
     """
-    import json
-
     from grader import render
     from grader.report import GradeReport
+    from grader.terminal import json_text, printable
 
     from .client import ApiFailure, connection, submit_and_wait
 
@@ -135,14 +134,14 @@ def submit(exercise: str, file: Path, server: str | None, as_json: bool, timeout
     except ApiFailure as failure:
         raise grader_cli.GraderFault(str(failure)) from None
     if as_json:
-        click.echo(json.dumps(submission, ensure_ascii=False, indent=2))
+        click.echo(json_text(submission))
     elif submission["report"] is None:
-        click.echo(f"{exercise}: {submission['status']}: {submission['events'][-1]['detail'] or ''}")
-    else:
+        click.echo(printable(f"{exercise}: {submission['status']}: {submission['events'][-1]['detail'] or ''}"))
+    else:  # the server's answer is as untrusted as the submission it quotes
         click.echo(render.text_report(GradeReport.from_json(submission["report"]), use_color=sys.stdout.isatty()))
         if submission["late"]:
-            click.echo(f"\nLate: {submission['penalty']}% penalty, final score {submission['final_score']}/{submission['max_score']}.")
-        click.echo(f"\n{submission['url']}")
+            click.echo(printable(f"\nLate: {submission['penalty']}% penalty, final score {submission['final_score']}/{submission['max_score']}."))
+        click.echo(printable(f"\n{submission['url']}"))
     if submission["status"] == "error":
         raise grader_cli.GraderFault(submission["events"][-1]["detail"] or "the grader failed")
     full = submission["report"] is not None and submission["score"] == submission["max_score"] and submission["report"]["outcome"] == "ok"
