@@ -35,11 +35,10 @@ def run(command: Sequence[str], timeout_s: float, **options: Any) -> subprocess.
     """`subprocess.run(..., capture_output=True, text=True)`, but nothing it started outlives it, timeout or not."""
     options.setdefault("text", True)
     process = start(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options)
-    members = family(process)
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
     finally:
-        kill(process, members)
+        kill(process)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
