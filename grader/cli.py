@@ -120,7 +120,11 @@ def starter(ctx: click.Context, exercise: str, output: Path | None) -> None:
 @UNSAFE_OPTION
 @click.pass_context
 def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool, unsafe: bool) -> None:
-    """Grade FILE as a submission for EXERCISE."""
+    """Grade FILE (- reads stdin) as a submission for EXERCISE.
+
+    Exits 0 on full score, 1 below it, 2 on a usage error or an unreadable FILE, 3 on a fault of
+    the grader or where no sandbox can start.
+    """
     spec = _exercise(ctx, exercise)
     source = sys.stdin.buffer.read() if str(file) == "-" else _read_bytes(file)
     _require_sandbox(unsafe)
@@ -143,11 +147,18 @@ def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool, unsafe: 
     ctx.exit(0 if report.is_full_score else EXIT_BELOW_FULL)
 
 
+class UnreadableFile(click.FileError):
+    """Input that cannot be read is a usage error, as click's own checks of FILE make it: never
+    the exit code of a grade below full."""
+
+    exit_code = click.UsageError.exit_code
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as error:
-        raise click.FileError(str(path), hint=error.strerror) from None
+        raise UnreadableFile(str(path), hint=error.strerror) from None
 
 
 @main.command("check-exercises")

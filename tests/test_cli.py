@@ -351,3 +351,11 @@ def test_check_exercises_prints_nothing_of_a_crashing_solution_that_a_terminal_w
     text = OWN_STYLES.sub(b"", output).decode("utf-8")
     assert "solutions/crasher.py" in text and f"should score full marks (Your file raised ValueError while it was loaded, at line 1: {HOSTILE_SHOWN * 2})" in text
     assert "2 passed, 1 failed" in text
+
+
+def test_submit_of_a_file_that_cannot_be_read_exits_2_before_any_request(tmp_path):
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("GRADELAB_")}
+    environment.update(GRADELAB_TOKEN="glb_test", XDG_CONFIG_HOME=str(tmp_path))
+    result = processes.run([GRADELAB, "submit", "linear", str(tmp_path / "missing.py"), "--server", "http://127.0.0.1:9"], timeout_s=120, env=environment)
+    assert result.returncode == 2, result.stderr
+    assert "missing.py" in result.stderr and "No such file or directory" in result.stderr and "Cannot reach" not in result.stderr
