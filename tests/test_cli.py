@@ -261,6 +261,10 @@ class HostileServer(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers["Content-Length"]))
         if "/exercises/refused/" in self.path:
             self._answer(400, {"error": HOSTILE})
+        elif "/exercises/malformed/" in self.path:
+            self._answer(201, {**hostile_submission(), "report": {"outcome": HOSTILE}})
+        elif "/exercises/unlike/" in self.path:
+            self._answer(201, [HOSTILE])
         else:
             self._answer(201, hostile_submission())
 
@@ -359,3 +363,15 @@ def test_submit_of_a_file_that_cannot_be_read_exits_2_before_any_request(tmp_pat
     result = processes.run([GRADELAB, "submit", "linear", str(tmp_path / "missing.py"), "--server", "http://127.0.0.1:9"], timeout_s=120, env=environment)
     assert result.returncode == 2, result.stderr
     assert "missing.py" in result.stderr and "No such file or directory" in result.stderr and "Cannot reach" not in result.stderr
+
+
+@pytest.mark.parametrize(("exercise", "message"), [("malformed", "not a Gradelab submission (KeyError: "), ("unlike", "not a JSON object")])
+def test_submit_explains_an_answer_that_is_no_submission(tmp_path, hostile_server, exercise, message):
+    source = tmp_path / "mine.py"
+    source.write_text("w = 1\n")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("GRADELAB_")}
+    environment.update(GRADELAB_TOKEN="glb_test", XDG_CONFIG_HOME=str(tmp_path))
+    result = processes.run([GRADELAB, "submit", exercise, str(source), "--server", hostile_server], timeout_s=120, env=environment)
+    assert result.returncode == 3, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert unsafe_characters(result.stderr.encode()) == []
