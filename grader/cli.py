@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 
 from grader import render
-from grader.terminal import json_text, printable
 from grader.sandbox import SandboxError, Worker, sandbox_problem
 from grader.spec import LANGUAGES, Exercise, ExerciseError, exercises_dir, load_catalog
+from grader.terminal import json_text, printable
 
 EXIT_BELOW_FULL = 1
 EXIT_GRADER_FAULT = 3
@@ -28,6 +28,13 @@ class GraderFault(click.ClickException):
 
     def format_message(self) -> str:
         return printable(self.message)
+
+
+class UnreadableFile(click.FileError):
+    """Input that cannot be read is a usage error, as click's own checks of FILE make it: never
+    the exit code of a grade below full."""
+
+    exit_code = click.UsageError.exit_code
 
 
 def _catalog(ctx: click.Context) -> dict[str, Exercise]:
@@ -145,13 +152,6 @@ def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool, unsafe: 
     if report.outcome == "internal_error":
         raise GraderFault(report.message)
     ctx.exit(0 if report.is_full_score else EXIT_BELOW_FULL)
-
-
-class UnreadableFile(click.FileError):
-    """Input that cannot be read is a usage error, as click's own checks of FILE make it: never
-    the exit code of a grade below full."""
-
-    exit_code = click.UsageError.exit_code
 
 
 def _read_bytes(path: Path) -> bytes:
