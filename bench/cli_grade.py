@@ -17,8 +17,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import processes  # noqa: E402
 GRADELAB = Path(sys.executable).parent / "gradelab"
 SEED = ROOT / "exercises" / "linear" / "solutions" / "seed.py"
+RUN_TIMEOUT_S = 600  # past it, the run and all it started are killed
 
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
@@ -31,8 +35,12 @@ def median_seconds(command: list[str], runs: int) -> float:
     timings = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(command, check=False, capture_output=True)
-        timings.append(time.perf_counter() - started)
+        process = processes.start(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            process.wait(timeout=RUN_TIMEOUT_S)
+            timings.append(time.perf_counter() - started)
+        finally:
+            processes.kill(process)  # after the timing: nothing it started outlives it
     return statistics.median(timings)
 
 
@@ -40,7 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     runs = parser.parse_args().runs
-    subprocess.run(COMMANDS["gradelab grade linear seed.py"], check=False, capture_output=True)  # warm the reference cache
+    processes.run(COMMANDS["gradelab grade linear seed.py"], timeout_s=RUN_TIMEOUT_S)  # warm the reference cache
     medians = {name: median_seconds(command, runs) for name, command in COMMANDS.items()}
     whole = medians["gradelab grade linear seed.py"]
     print(f"{'command':<32} {'median':>9} {'share of grade':>15}   ({runs} runs each)")

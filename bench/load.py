@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+import processes  # noqa: E402
 from live_services import Gunicorn, HttpClient, Worker, postgres_database, prepare, service_environment  # noqa: E402
 from site_helpers import client_token, csrf_token  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
@@ -122,10 +123,12 @@ def main() -> None:
             LOGIN_RATE_LIMIT="1000 per minute",
         )
         prepare(Path(folder), environment)
-        web = Gunicorn(Path(folder), environment)
-        workers = [Worker(Path(folder), f"worker-{n}", environment) for n in range(args.workers)]
         engine = create_engine(database_url)
+        web, workers = None, []
         try:
+            web = Gunicorn(Path(folder), environment)
+            for n in range(args.workers):
+                workers.append(Worker(Path(folder), f"worker-{n}", environment))
             for worker in workers:
                 worker.wait_ready()
             started = time.perf_counter()
@@ -134,10 +137,10 @@ def main() -> None:
             sent_s = time.perf_counter() - started
             finished = wait_graded(engine, total, timeout_s=args.timeout)
         finally:
-            for worker in workers:
-                worker.stop()
-            web.stop()
-            kept = keep_logs(Path(folder))
+            try:
+                processes.call_each([*(worker.stop for worker in workers), *([web.stop] if web else [])])
+            finally:
+                kept = keep_logs(Path(folder))
         with engine.connect() as connection:
             rows = connection.execute(
                 text(

@@ -7,7 +7,6 @@ sandbox that cannot start here.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -16,13 +15,26 @@ import click
 from grader import render
 from grader.sandbox import SandboxError, Worker, sandbox_problem
 from grader.spec import LANGUAGES, Exercise, ExerciseError, exercises_dir, load_catalog
+from grader.terminal import json_text, printable
 
 EXIT_BELOW_FULL = 1
 EXIT_GRADER_FAULT = 3
 
 
 class GraderFault(click.ClickException):
+    """The grader or the server failed; its message may quote a submission or a server's answer."""
+
     exit_code = EXIT_GRADER_FAULT
+
+    def format_message(self) -> str:
+        return printable(self.message)
+
+
+class UnreadableFile(click.FileError):
+    """Input that cannot be read is a usage error, as click's own checks of FILE make it: never
+    the exit code of a grade below full."""
+
+    exit_code = click.UsageError.exit_code
 
 
 def _catalog(ctx: click.Context) -> dict[str, Exercise]:
@@ -115,7 +127,11 @@ def starter(ctx: click.Context, exercise: str, output: Path | None) -> None:
 @UNSAFE_OPTION
 @click.pass_context
 def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool, unsafe: bool) -> None:
-    """Grade FILE as a submission for EXERCISE."""
+    """Grade FILE (- reads stdin) as a submission for EXERCISE.
+
+    Exits 0 on full score, 1 below it, 2 on a usage error or an unreadable FILE, 3 on a fault of
+    the grader or where no sandbox can start.
+    """
     spec = _exercise(ctx, exercise)
     source = sys.stdin.buffer.read() if str(file) == "-" else _read_bytes(file)
     _require_sandbox(unsafe)
@@ -130,7 +146,7 @@ def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool, unsafe: 
 
         report = grade_submission(spec, source, worker)
     if as_json:
-        click.echo(json.dumps(render.json_safe(report.to_json()), ensure_ascii=False, indent=2))
+        click.echo(json_text(render.json_safe(report.to_json())))
     else:
         click.echo(render.text_report(report, use_color=sys.stdout.isatty()))
     if report.outcome == "internal_error":
@@ -142,7 +158,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as error:
-        raise click.FileError(str(path), hint=error.strerror) from None
+        raise UnreadableFile(str(path), hint=error.strerror) from None
 
 
 @main.command("check-exercises")
@@ -164,7 +180,7 @@ def check_exercises(ctx: click.Context, slugs: tuple[str, ...], workers: int, un
         rows = [row for exercise in chosen for row in check_exercise(exercise, pool)]
     click.echo(render.selfcheck_table(rows))
     for slug, reason in unbatched.items():
-        click.echo(f"note: {slug}: reference steps run one at a time, which is slower ({reason})")
+        click.echo(printable(f"note: {slug}: reference steps run one at a time, which is slower ({reason})"))
     failed = [row for row in rows if not row.ok]
     click.echo(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed")
     ctx.exit(EXIT_BELOW_FULL if failed else 0)

@@ -1,4 +1,7 @@
-"""Reports as people read them: the terminal report, JSON without NaN, the self-check table."""
+"""Reports as people read them: the terminal report, JSON without NaN, the self-check table.
+
+What a submission or a server wrote reaches the terminal only through `grader.terminal`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from grader.report import GradeReport
+from grader.terminal import printable
 
 if TYPE_CHECKING:
     from grader.selfcheck import SelfCheckRow
@@ -43,6 +47,7 @@ def _paint(text: str, color: str, use_color: bool) -> str:
 
 
 def text_report(report: GradeReport, use_color: bool = False) -> str:
+    report = GradeReport.from_json(printable(report.to_json()))  # every field may quote the submission
     full = report.is_full_score
     headline = f"{report.exercise}: {report.score}/{report.max_score} ({report.outcome})"
     lines = [_paint(headline, "green" if full else "red", use_color), report.message]
@@ -102,5 +107,5 @@ def selfcheck_table(rows: list[SelfCheckRow]) -> str:
     lines = [header, "-" * len(header)]
     for row in rows:
         verdict = "ok" if row.ok else f"FAIL: {row.problem}"
-        lines.append(f"{row.exercise:<12} {row.file:<34} {row.expects:<22} {row.score:>8}  {row.got[:40]:<40} {verdict}")
-    return "\n".join(lines)
+        lines.append(f"{row.exercise:<12} {row.file:<34} {row.expects:<22} {row.score:>8}  {printable(row.got)[:40]:<40} {verdict}")
+    return printable("\n".join(lines))

@@ -1,10 +1,11 @@
-"""Shared fixtures: the exercise catalog, a `grade` helper, and a private reference cache."""
+"""Shared fixtures: the exercise catalog, a `grade` helper, a private reference cache, no process left behind."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import processes
 import pytest
 
 from grader.pool import WorkerPool
@@ -23,6 +24,15 @@ def private_reference_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     patcher.setenv("GRADELAB_CACHE_DIR", str(path))
     yield path
     patcher.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_process_left_running() -> Iterator[None]:
+    """The safety net, torn down last: whatever a test started and could not stop is killed here."""
+    yield
+    left = processes.stop_all()
+    if left:
+        pytest.fail(f"the tests left these running (killed now): {left}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

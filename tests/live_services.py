@@ -1,4 +1,7 @@
-"""Real services for the integration tests: a PostgreSQL database, a Redis server, worker processes."""
+"""Real services for the integration tests: a PostgreSQL database, a Redis server, worker processes.
+
+Each process is started and stopped through `processes`: nothing it starts outlives it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import contextlib
 import http.cookiejar
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import processes
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,14 +65,18 @@ class RedisServer:
     def start(self) -> None:
         executable = shutil.which("redis-server") or "/usr/bin/redis-server"
         command = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.folder)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port)
+        self.process = processes.start(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(self.port)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
+        """Killed, not shut down: the tests use this as Redis lost with all it held."""
         if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
+            process, self.process = self.process, None
+            processes.kill(process)
 
 
 def wait_for_port(port: int, timeout_s: float = 20) -> None:
@@ -105,21 +114,18 @@ class Worker:
         self.log = folder / f"{name}.log"
         self._output = self.log.open("w")
         command = [str(BIN / "gradelab"), "worker", "--concurrency", str(concurrency)]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=self._output, stderr=subprocess.STDOUT)
+        self.process = processes.start(command, cwd=ROOT, env=environment, stdout=self._output, stderr=subprocess.STDOUT)
 
     def wait_ready(self) -> Worker:
         wait_for_line(self.log, " ready.", self.process)
         return self
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._output.close()
+        """SIGTERM, a warm shutdown; SIGKILL to it and its sandboxes if that takes too long."""
+        try:
+            processes.stop(self.process, signal.SIGTERM, grace_s=30)
+        finally:
+            self._output.close()
 
 
 class TcpForwarder:
@@ -193,20 +199,27 @@ class Gunicorn:
         self.log = folder / "gunicorn.log"
         self._output = self.log.open("w")
         command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--threads", "4", "gradelab:create_app()"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=self._output, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, timeout_s=60)
+        self.process = processes.start(command, cwd=ROOT, env=environment, stdout=self._output, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(self.port, timeout_s=60)
+        except BaseException:
+            self.stop()
+            raise
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self._output.close()
+        try:
+            processes.stop(self.process, signal.SIGTERM, grace_s=30)
+        finally:
+            self._output.close()
 
 
 def prepare(folder: Path, environment: dict[str, str]) -> str:
     """`gradelab prepare`: migrations, exercises, demo accounts; what it printed."""
     command = [str(BIN / "gradelab"), "prepare", "--instance", str(folder / "instance")]
-    return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=True).stdout
+    result = processes.run(command, timeout_s=300, cwd=ROOT, env=environment)
+    result.check_returncode()
+    return result.stdout

@@ -123,10 +123,7 @@ def submit(exercise: str, file: Path, server: str | None, as_json: bool, timeout
 
     The API token comes from GRADELAB_TOKEN or ~/.config/gradelab/config.toml (token = "...").
     """
-    import json
-
-    from grader import render
-    from grader.report import GradeReport
+    from grader.terminal import json_text
 
     from .client import ApiFailure, connection, submit_and_wait
 
@@ -135,19 +132,31 @@ def submit(exercise: str, file: Path, server: str | None, as_json: bool, timeout
         submission = submit_and_wait(connection(server), exercise, source, timeout)
     except ApiFailure as failure:
         raise grader_cli.GraderFault(str(failure)) from None
-    if as_json:
-        click.echo(json.dumps(submission, ensure_ascii=False, indent=2))
-    elif submission["report"] is None:
-        click.echo(f"{exercise}: {submission['status']}: {submission['events'][-1]['detail'] or ''}")
-    else:
-        click.echo(render.text_report(GradeReport.from_json(submission["report"]), use_color=sys.stdout.isatty()))
-        if submission["late"]:
-            click.echo(f"\nLate: {submission['penalty']}% penalty, final score {submission['final_score']}/{submission['max_score']}.")
-        click.echo(f"\n{submission['url']}")
-    if submission["status"] == "error":
-        raise grader_cli.GraderFault(submission["events"][-1]["detail"] or "the grader failed")
-    full = submission["report"] is not None and submission["score"] == submission["max_score"] and submission["report"]["outcome"] == "ok"
+    try:  # the server's answer is as untrusted as the submission it quotes
+        shown = json_text(submission) if as_json else _submission_text(exercise, submission)
+        failed = (submission["events"][-1]["detail"] or "the grader failed") if submission["status"] == "error" else None
+        full = submission["report"] is not None and submission["score"] == submission["max_score"] and submission["report"]["outcome"] == "ok"
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+        raise grader_cli.GraderFault(f"the server's answer is not a Gradelab submission ({type(error).__name__}: {error})") from None
+    click.echo(shown)
+    if failed is not None:
+        raise grader_cli.GraderFault(failed)
     sys.exit(0 if full else grader_cli.EXIT_BELOW_FULL)
+
+
+def _submission_text(exercise: str, submission: dict) -> str:
+    """The submission as `gradelab grade` prints a report, with its lateness and its page."""
+    from grader import render
+    from grader.report import GradeReport
+    from grader.terminal import printable
+
+    if submission["report"] is None:
+        return printable(f"{exercise}: {submission['status']}: {submission['events'][-1]['detail'] or ''}")
+    lines = [render.text_report(GradeReport.from_json(submission["report"]), use_color=sys.stdout.isatty())]
+    if submission["late"]:
+        lines.append(printable(f"\nLate: {submission['penalty']}% penalty, final score {submission['final_score']}/{submission['max_score']}."))
+    lines.append(printable(f"\n{submission['url']}"))
+    return "\n".join(lines)
 
 
 @click.group()

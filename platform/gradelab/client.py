@@ -18,6 +18,7 @@ import httpx
 
 CONFIG_FILE = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "gradelab" / "config.toml"
 POLL_S = (0.2, 0.5, 1.0, 2.0)  # quickly at first, as the site's own page does
+SUBMISSION_KEYS = ("id", "status", "final", "url")  # what the polling reads; printing checks the rest
 
 
 class ApiFailure(Exception):
@@ -55,14 +56,14 @@ def submit_and_wait(link: Connection, exercise: str, source: bytes, timeout_s: f
     """Send `source`, then poll until its grade is final; the submission as the API describes it."""
     with httpx.Client(base_url=link.server, headers={"Authorization": f"Bearer {link.token}"}, timeout=30) as http:
         body = {"source_base64": base64.b64encode(source).decode(), "client_token": uuid.uuid4().hex}
-        submission = _answer(_call(http, "POST", f"/api/v1/exercises/{exercise}/submissions", json=body))
+        submission = _submission(_call(http, "POST", f"/api/v1/exercises/{exercise}/submissions", json=body))
         deadline, polls = time.monotonic() + timeout_s, 0
         while not submission["final"]:
             if time.monotonic() > deadline:
                 raise ApiFailure(f"Still {submission['status']} after {timeout_s:.0f} s; see {submission['url']}")
             time.sleep(POLL_S[min(polls, len(POLL_S) - 1)])
             polls += 1
-            submission = _answer(_call(http, "GET", f"/api/v1/submissions/{submission['id']}"))
+            submission = _submission(_call(http, "GET", f"/api/v1/submissions/{submission['id']}"))
     return submission
 
 
@@ -73,11 +74,17 @@ def _call(http: httpx.Client, method: str, path: str, **options: Any) -> httpx.R
         raise ApiFailure(f"Cannot reach {http.base_url}: {error}") from None
 
 
-def _answer(response: httpx.Response) -> dict[str, Any]:
+def _submission(response: httpx.Response) -> dict[str, Any]:
+    """The submission a successful answer holds, or ApiFailure with the server's message."""
     try:
         data = response.json()
     except ValueError:
-        raise ApiFailure(f"{response.request.url}: HTTP {response.status_code}, not a JSON answer (is this a Gradelab server?)") from None
+        data = None
+    if not isinstance(data, dict):
+        raise ApiFailure(f"{response.request.url}: HTTP {response.status_code}, not a JSON object (is this a Gradelab server?)")
     if response.status_code >= 400:
         raise ApiFailure(f"HTTP {response.status_code}: {data.get('error', data)}")
+    missing = [key for key in SUBMISSION_KEYS if key not in data]
+    if missing:
+        raise ApiFailure(f"{response.request.url}: HTTP {response.status_code}, not a submission: no {', '.join(missing)}")
     return data

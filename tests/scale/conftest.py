@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import processes
 import pytest
 from flask import Flask
 from live_services import RedisServer, Worker, postgres_database, service_environment
@@ -28,8 +29,10 @@ def database_url() -> Iterator[str]:
 def redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path)
     server.start()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -75,5 +78,4 @@ def start_worker(tmp_path: Path, settings: dict[str, str]) -> Iterator[Callable[
         return worker
 
     yield start
-    for worker in started:
-        worker.stop()
+    processes.call_each(worker.stop for worker in started)
