@@ -1,6 +1,9 @@
-"""Grading a stored submission: claim it, run the grader, store the result. Flask-free.
+"""Grading the next stored submission: claim it fairly, run the grader, store the result. Flask-free.
 
-Every path ends in a final status: a student's failure is a graded result with its outcome; a fault
+A job from the queue means "one more submission waits"; which one is graded is the table's choice:
+students' own submissions before instructors' regrades, and among them round-robin by student, so
+that one student's (or one regrade's) backlog never pushes another student's fresh submission
+behind it. Every path ends in a final status: a student's failure is a graded result with its outcome; a fault
 of the grader itself is the `error` status with its message. Until then the row has a lease: a
 deadline past which `requeue_expired` puts it back in the queue, so a worker killed mid-grade, or
 a queue that lost its jobs, delays a grade but never loses it. A claim carries a token, and only
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -66,16 +69,67 @@ def claim(session: Session, submission_id: int, leases: Leases, worker: str) -> 
     return submission, token
 
 
+# How many of the fairest queued ids one look at the table fetches, and how many looks a job may take
+# when other workers keep claiming them first (each lost claim means another worker took one).
+CANDIDATES_PER_LOOK = 8
+LOOKS_PER_JOB = 50
+
+
+def queued_in_fair_order(session: Session, count: int) -> list[int]:
+    """The ids of the next `count` queued submissions to grade, the first first.
+
+    Students' own submissions come before regrades. Within a lane, a submission's turn is how many
+    of its student's submissions are running plus how many of theirs are queued before it: the
+    student with the least being graded goes next, then the oldest.
+    """
+    queued = (
+        select(
+            Submission.id,
+            Submission.user_id,
+            Submission.regrade,
+            func.row_number().over(partition_by=(Submission.user_id, Submission.regrade), order_by=Submission.id).label("rank"),
+        )
+        .where(Submission.status == Status.QUEUED)
+        .subquery()
+    )
+    running = (
+        select(Submission.user_id, Submission.regrade, func.count().label("running"))
+        .where(Submission.status == Status.RUNNING)
+        .group_by(Submission.user_id, Submission.regrade)
+        .subquery()
+    )
+    same_student_and_lane = and_(running.c.user_id == queued.c.user_id, running.c.regrade == queued.c.regrade)
+    turn = queued.c.rank + func.coalesce(running.c.running, 0)
+    query = select(queued.c.id).outerjoin(running, same_student_and_lane).order_by(queued.c.regrade, turn, queued.c.id).limit(count)
+    return list(session.scalars(query))
+
+
+def claim_next(session: Session, leases: Leases, worker: str) -> tuple[Submission, str] | None:
+    """Claim the fairest queued submission; None when nothing is queued."""
+    for _ in range(LOOKS_PER_JOB):
+        candidates = queued_in_fair_order(session, CANDIDATES_PER_LOOK)
+        session.rollback()  # a claim starts from the database's latest state
+        if not candidates:
+            return None
+        for submission_id in candidates:
+            claimed = claim(session, submission_id, leases, worker)
+            if claimed is not None:
+                return claimed
+    log.warning("worker %s: every queued submission was claimed by others %d times over", worker, LOOKS_PER_JOB)
+    return None
+
+
 # The exercise spec to grade with, given its slug and the version the database holds as current.
 SpecSource = Callable[[str, str], ExerciseSpec | None]
 
 
-def grade_stored(session: Session, runner: Runner, specs: SpecSource, submission_id: int, leases: Leases, worker: str) -> Status | None:
-    """Grade one stored submission; its final status, or None when it was not ours to grade."""
-    claimed = claim(session, submission_id, leases, worker)
+def grade_next(session: Session, runner: Runner, specs: SpecSource, leases: Leases, worker: str) -> Status | None:
+    """Grade the fairest queued submission; its final status, or None when none was left to grade."""
+    claimed = claim_next(session, leases, worker)
     if claimed is None:
         return None
     submission, token = claimed
+    submission_id = submission.id
     exercise = submission.exercise
     spec = specs(exercise.slug, exercise.current_version.version)
     if spec is None:

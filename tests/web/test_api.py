@@ -59,7 +59,8 @@ def test_submit_and_poll_through_the_api(app):
         headers=bearer(token),
     )
     assert sent.status_code == 202 and sent.headers["Location"] == f"/api/v1/submissions/{sent.get_json()['id']}"
-    again = api.post("/api/v1/exercises/linear/submissions", json={"source": "ignored", "client_token": "t1"}, headers=bearer(token))
+    # A retry sends the same code (issue 13: other code with the same token is a 409, test below).
+    again = api.post("/api/v1/exercises/linear/submissions", json={"source": source.decode(), "client_token": "t1"}, headers=bearer(token))
     assert again.status_code == 200 and again.get_json()["id"] == sent.get_json()["id"]  # a retried request
     sid = sent.get_json()["id"]
     assert graded(app, sid).status == Status.GRADED
