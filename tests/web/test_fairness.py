@@ -73,7 +73,9 @@ def test_a_third_submission_in_flight_gets_429_keeps_the_code_and_loses_nothing(
     assert refused.status_code == 429
     assert "You already have 2 submissions waiting for their grades. Wait until one is graded, then submit again." in text
     assert str(escape(third)) in text  # the editor still holds the code
-    assert own_count(app, "ada@example.com") == 2  # the refused one was not stored
+    in_chinese = ada.post("/exercises/linear/submit", data=form, headers={"Accept-Language": "zh"})
+    assert in_chinese.status_code == 429 and "你已有 2 个提交正在等待评分" in in_chinese.get_data(as_text=True)
+    assert own_count(app, "ada@example.com") == 2  # the refused ones were not stored
     other = submission_id(submit(bob, "linear", SEED))  # another student is not held up by Ada's limit
     rows = wait_final(app, [*accepted, other])
     assert [rows[sid].score for sid in [*accepted, other]] == [100, 100, 100]  # what was accepted is graded
