@@ -92,3 +92,9 @@ def wait_final(app: Flask, ids: list[int], timeout_s: float = 120) -> dict[int, 
 def grading_wait_s(row: Submission) -> float:
     """From stored to graded, from the submission's own events."""
     return (row.events[-1].created_at - row.events[0].created_at).total_seconds()
+
+
+def queued_wait_s(row: Submission) -> float:
+    """From stored to its (latest) claim: the time spent waiting for a worker."""
+    claimed = [event.created_at for event in row.events if event.status == Status.RUNNING]
+    return (claimed[-1] - row.events[0].created_at).total_seconds()
