@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -78,42 +78,45 @@ LOOKS_PER_JOB = 50
 def queued_in_fair_order(session: Session, count: int) -> list[int]:
     """The ids of the next `count` queued submissions to grade, the first first.
 
-    Students' own submissions come before regrades. Within a lane, round-robin by student: a
-    submission's turn is how many of its student's submissions are running plus how many of theirs
-    are queued before it; at equal turns, the student served longest ago (or never) goes first,
-    then the oldest submission.
+    Students' own submissions come first, round-robin by student (`_students_in_turn`); then the
+    regrades, oldest first.
     """
+    ids = _students_in_turn(session, count)
+    if len(ids) < count:
+        regrades = select(Submission.id).where(Submission.status == Status.QUEUED, Submission.regrade.is_(True))
+        ids += session.scalars(regrades.order_by(Submission.id).limit(count - len(ids)))
+    return ids
+
+
+def _students_in_turn(session: Session, count: int) -> list[int]:
+    """Students' own queued submissions in turn: how many of its student's are running plus how many
+    of theirs are queued before it; at equal turns, the student served longest ago (or never) first.
+    """
+    own = Submission.regrade.is_(False)
     queued = (
-        select(
-            Submission.id,
-            Submission.user_id,
-            Submission.regrade,
-            func.row_number().over(partition_by=(Submission.user_id, Submission.regrade), order_by=Submission.id).label("rank"),
-        )
-        .where(Submission.status == Status.QUEUED)
+        select(Submission.id, Submission.user_id, func.row_number().over(partition_by=Submission.user_id, order_by=Submission.id).label("rank"))
+        .where(Submission.status == Status.QUEUED, own)
         .subquery()
     )
     # Only the students who are waiting: their running count and when a grading of theirs last
     # started or ended (a claim and a result both stamp updated_at).
-    waiting = select(Submission.user_id).where(Submission.status == Status.QUEUED)
+    waiting = select(Submission.user_id).where(Submission.status == Status.QUEUED, own)
     served = (
         select(
             Submission.user_id,
-            Submission.regrade,
             func.sum(case((Submission.status == Status.RUNNING, 1), else_=0)).label("running"),
             func.max(Submission.updated_at).label("last_served"),
         )
-        .where(Submission.user_id.in_(waiting), Submission.status != Status.QUEUED)
-        .group_by(Submission.user_id, Submission.regrade)
+        .where(Submission.user_id.in_(waiting), Submission.status != Status.QUEUED, own)
+        .group_by(Submission.user_id)
         .subquery()
     )
-    same_student_and_lane = and_(served.c.user_id == queued.c.user_id, served.c.regrade == queued.c.regrade)
     turn = queued.c.rank + func.coalesce(served.c.running, 0)
     never_served_first = served.c.last_served.is_not(None)
     query = (
         select(queued.c.id)
-        .outerjoin(served, same_student_and_lane)
-        .order_by(queued.c.regrade, turn, never_served_first, served.c.last_served, queued.c.id)
+        .outerjoin(served, served.c.user_id == queued.c.user_id)
+        .order_by(turn, never_served_first, served.c.last_served, queued.c.id)
         .limit(count)
     )
     return list(session.scalars(query))

@@ -45,7 +45,7 @@ def settings(database_url: str, redis: RedisServer) -> dict[str, str]:
     }
 
 
-# The reliability tests send bursts from one student; the per-student limit has its own tests (test_fairness.py).
+# The reliability tests send bursts from one student; the per-student limit has its own tests (test_fair_grading.py, web/test_fairness.py).
 BURST_IN_FLIGHT = 1000
 
 
