@@ -1,9 +1,10 @@
 """Grading the next stored submission: claim it fairly, run the grader, store the result. Flask-free.
 
 A job from the queue means "one more submission waits"; which one is graded is the table's choice:
-students' own submissions before instructors' regrades, and among them round-robin by student, so
-that one student's (or one regrade's) backlog never pushes another student's fresh submission
-behind it. Every path ends in a final status: a student's failure is a graded result with its outcome; a fault
+students' own submissions round-robin by student, then instructors' regrades, so that one
+student's backlog, or a mass regrade, never pushes another student's fresh submission behind it.
+
+Every path ends in a final status: a student's failure is a graded result with its outcome; a fault
 of the grader itself is the `error` status with its message. Until then the row has a lease: a
 deadline past which `requeue_expired` puts it back in the queue, so a worker killed mid-grade, or
 a queue that lost its jobs, delays a grade but never loses it. A claim carries a token, and only
