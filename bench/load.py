@@ -121,6 +121,7 @@ def main() -> None:
             SECRET_KEY="load",
             DEMO_ACCOUNTS="0",
             LOGIN_RATE_LIMIT="1000 per minute",
+            MAX_SUBMISSIONS_IN_FLIGHT=str(args.submissions),  # a burst test: each student sends all of theirs at once
         )
         prepare(Path(folder), environment)
         engine = create_engine(database_url)

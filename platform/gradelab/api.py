@@ -20,7 +20,7 @@ from .exports import gradescope_results
 from .gradebook import exercises_in_order, gradebook
 from .models import Exercise, Submission, User
 from .security import csrf
-from .submissions import Refused, as_utc, store_submission, submission_with_token
+from .submissions import Refused, TokenReused, as_utc, earlier_submission, store_submission
 from .tokens import user_for_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -72,10 +72,18 @@ def submit(slug: str) -> tuple[Response, int, dict[str, str]]:
     token = body.get("client_token")
     if token is not None and (not isinstance(token, str) or len(token) > 64):
         raise Refused("client_token: a string of at most 64 characters.", 400)
-    earlier = submission_with_token(user, token) if token else None
-    if earlier is not None:  # a retried request: the same submission
-        return jsonify(_submission_json(earlier)), 200, {"Location": url_for(".submission", submission_id=earlier.id)}
-    stored = store_submission(user, exercise, _source_of(body), token)
+    source = _source_of(body)
+    try:
+        earlier = earlier_submission(user, exercise, source, token)
+        if earlier is not None:  # a retried request: the same submission
+            return jsonify(_submission_json(earlier)), 200, {"Location": url_for(".submission", submission_id=earlier.id)}
+        stored = store_submission(user, exercise, source, token)
+    except TokenReused as reused:
+        message = (
+            f"client_token {token!r} was already used for submission {reused.earlier.id}, with another source or exercise; "
+            "nothing new was stored. Send new code with a new client_token."
+        )
+        raise Refused(message, 409) from None
     return jsonify(_submission_json(stored)), 202, {"Location": url_for(".submission", submission_id=stored.id)}
 
 

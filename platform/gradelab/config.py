@@ -36,6 +36,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "SWEEP_INTERVAL_S": 10.0,
         # Gradings a submission may start; one whose gradings keep dying then ends as `error`.
         "GRADING_MAX_ATTEMPTS": 3,
+        # Submissions of one student queued or running at once; the next one gets a 429 until one is graded.
+        "MAX_SUBMISSIONS_IN_FLIGHT": 2,
         # A little above the largest source an exercise accepts, so a big paste gets a clean 413.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
@@ -70,6 +72,7 @@ _FROM_ENVIRONMENT = {
     "GRADING_LEASE_S": float,
     "SWEEP_INTERVAL_S": float,
     "GRADING_MAX_ATTEMPTS": int,
+    "MAX_SUBMISSIONS_IN_FLIGHT": int,
     "SESSION_COOKIE_SECURE": lambda v: v.lower() in ("1", "true", "yes"),
     "PROXY_FIX": lambda v: v.lower() in ("1", "true", "yes"),
     "DEMO_ACCOUNTS": lambda v: v.lower() in ("1", "true", "yes"),

@@ -209,7 +209,9 @@ class Submission(Base):
     source: Mapped[bytes] = mapped_column(LargeBinary)
     # One token per rendered form: a second click on "Submit" finds the first submission.
     client_token: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[Status] = mapped_column(_enum(Status, "status"), default=Status.QUEUED)
+    status: Mapped[Status] = mapped_column(_enum(Status, "status"), default=Status.QUEUED, index=True)
+    # Queued by an instructor's regrade, not by the student: a lower lane, outside the student's in-flight limit.
+    regrade: Mapped[bool] = mapped_column(default=False, server_default=false())
     score: Mapped[int | None]
     max_score: Mapped[int | None]
     outcome: Mapped[str | None] = mapped_column(String(32))

@@ -3,7 +3,9 @@
 Two backends behind one `enqueue`: threads over a warm pool in the web process (the embedded
 default), or Celery on Redis, consumed by `gradelab worker` processes anywhere. Either way the
 queue carries ids only and the submissions table is the source of truth: a job the queue loses
-(a restart, a killed worker) comes back when the sweeper finds its row past its lease.
+(a restart, a killed worker) comes back when the sweeper finds its row past its lease. A job
+grades the fairest queued submission, not necessarily its own id (worker.claim_next): the queue
+is first in, first out, the table's order is fair between students and puts regrades last.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from flask import Flask
 
 from .catalog import exercise_catalog, exercise_spec
 from .db import db
-from .worker import Leases, grade_stored, requeue_expired
+from .worker import Leases, grade_next, requeue_expired
 
 if TYPE_CHECKING:
     from grader.grading import Runner
@@ -41,10 +43,11 @@ def worker_name() -> str:
 
 
 def grade_in_app(app: Flask, runner: Runner, submission_id: int) -> None:
-    """One grading job, as either backend runs it."""
+    """One grading job, as either backend runs it: `submission_id` was queued, the fairest queued one is graded."""
     with app.app_context():
         specs = functools.partial(exercise_spec, app)
-        grade_stored(db.session, runner, specs, submission_id, Leases.from_config(app.config), worker_name())
+        if grade_next(db.session, runner, specs, Leases.from_config(app.config), worker_name()) is None:
+            log.debug("job for submission %s stored no result: none was queued, or the lease was lost", submission_id)
 
 
 class InProcessQueue:

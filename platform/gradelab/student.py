@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -14,7 +15,7 @@ from .forms import SubmitForm
 from .i18n import select_locale
 from .models import Exercise, Submission
 from .statement import render_statement
-from .submissions import Refused, poll_ms, store_submission, submission_with_token
+from .submissions import Refused, TokenReused, earlier_submission, poll_ms, store_submission
 
 bp = Blueprint("student", __name__)
 
@@ -44,14 +45,14 @@ def submit(slug: str) -> Response | tuple[str, int]:
     form = SubmitForm()
     if not form.validate_on_submit():
         return _exercise_page(found, form), 400
-    earlier = submission_with_token(current_user, form.client_token.data)
-    if earlier is not None:  # the same form sent twice: one submission
-        return redirect(url_for(".submission", submission_id=earlier.id), 303)
+    source = _submitted_source(form)
     try:
-        stored = store_submission(current_user, found, _submitted_source(form), form.client_token.data)
+        earlier = earlier_submission(current_user, found, source, form.client_token.data)
+        if earlier is not None:  # the same form sent twice: one submission
+            return redirect(url_for(".submission", submission_id=earlier.id), 303)
+        stored = store_submission(current_user, found, source, form.client_token.data)
     except Refused as refused:
-        form.source.errors.append(refused.message)
-        return _exercise_page(found, form), refused.status
+        return _refused_page(found, form, source, refused), refused.status
     return redirect(url_for(".submission", submission_id=stored.id), 303)
 
 
@@ -108,6 +109,17 @@ def _submitted_source(form: SubmitForm) -> bytes:
     if upload is not None and upload.filename:
         return upload.read(current_app.config["MAX_CONTENT_LENGTH"] + 1)
     return (form.source.data or "").replace("\r\n", "\n").encode("utf-8")
+
+
+def _refused_page(exercise: Exercise, form: SubmitForm, source: bytes, refused: Refused) -> str:
+    """The exercise page again with the message and the student's code, ready to send again."""
+    form.source.errors.append(refused.message)
+    if refused.status in (409, 429):  # told to send the same code again: an uploaded file's code goes into the editor
+        with contextlib.suppress(UnicodeDecodeError):
+            form.source.data = source.decode("utf-8")
+    if isinstance(refused, TokenReused):  # this form's token is spent: the next click makes a new submission
+        form.client_token.data = uuid.uuid4().hex
+    return _exercise_page(exercise, form)
 
 
 def _exercise_page(exercise: Exercise, form: SubmitForm) -> str:

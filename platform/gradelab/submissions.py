@@ -1,6 +1,8 @@
 """Taking in a submission, from the web form or the API: its checks, the late policy, storing, queueing.
 
-Also the instructor's regrade, which sends stored submissions through the same queue again.
+A student has at most MAX_SUBMISSIONS_IN_FLIGHT submissions queued or running; a retried request
+(the same client token) finds its earlier submission. Also the instructor's regrade, which sends
+stored submissions through the same queue again, on the lower lane.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from flask_babel import ngettext
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .db import db
@@ -29,6 +32,19 @@ class Refused(Exception):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.message, self.status = message, status
+
+
+class TokenReused(Refused):
+    """A client token sent again with other code or for another exercise: nothing is stored (409)."""
+
+    def __init__(self, earlier: Submission) -> None:
+        message = _(
+            "This form was already sent as submission #%(id)s, with other code; nothing new was stored. "
+            "Your code is below: submit it again to make a new submission.",
+            id=earlier.id,
+        )
+        super().__init__(message, 409)
+        self.earlier = earlier
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -64,13 +80,60 @@ def submission_with_token(user: User, token: str) -> Submission | None:
     return db.session.scalar(select(Submission).where(Submission.user_id == user.id, Submission.client_token == token))
 
 
+def earlier_submission(user: User, exercise: Exercise, source: bytes, token: str | None) -> Submission | None:
+    """The submission a retried request already made; TokenReused when its token came with other code or exercise."""
+    earlier = submission_with_token(user, token) if token else None
+    if earlier is not None and (earlier.exercise_id != exercise.id or earlier.source != source):
+        raise TokenReused(earlier)
+    return earlier
+
+
+def submissions_in_flight(user: User) -> int:
+    """The student's own submissions queued or running; an instructor's regrades are not theirs to wait for."""
+    in_flight = Submission.status.in_([Status.QUEUED, Status.RUNNING])
+    return db.session.scalar(select(func.count(Submission.id)).where(Submission.user_id == user.id, in_flight, Submission.regrade.is_(False)))
+
+
+def check_in_flight(user: User) -> None:
+    limit = current_app.config["MAX_SUBMISSIONS_IN_FLIGHT"]
+    if submissions_in_flight(user) >= limit:
+        message = ngettext(
+            "You already have %(num)d submission waiting for its grade. Wait until it is graded, then submit again.",
+            "You already have %(num)d submissions waiting for their grades. Wait until one is graded, then submit again.",
+            limit,
+        )
+        raise Refused(message, 429)
+
+
+def lock_submitter(user: User) -> None:
+    """Hold the student's row until this transaction ends, so that their requests count and store one at a time.
+
+    An UPDATE that changes nothing: on PostgreSQL it takes the row's lock; SQLite has no row locks,
+    and any write takes its database lock, which serialises just as well.
+    """
+    same = update(User).where(User.id == user.id).values(id=User.id).execution_options(synchronize_session=False)
+    db.session.execute(same)
+
+
 def store_submission(user: User, exercise: Exercise, source: bytes, token: str | None) -> Submission:
     """Commit the row, then queue its id: a queue that fails cannot lose a stored submission.
 
-    Raises Refused for empty or oversize code, or after a deadline that refuses.
+    Raises Refused for empty or oversize code, after a deadline that refuses, when the student
+    already has their limit of submissions in flight (429), or for a token reused with other code (409).
     """
     check_source(exercise, source)
     penalty = late_penalty(exercise, utcnow())
+    lock_submitter(user)
+    try:  # under the lock: a double click's second request finds the first; two requests never both pass the count
+        earlier = earlier_submission(user, exercise, source, token)
+        if earlier is None:
+            check_in_flight(user)
+    except Refused:
+        db.session.rollback()
+        raise
+    if earlier is not None:
+        db.session.commit()
+        return earlier
     stored = Submission(
         user=user,
         exercise=exercise,
@@ -87,7 +150,7 @@ def store_submission(user: User, exercise: Exercise, source: bytes, token: str |
         db.session.commit()
     except IntegrityError:  # a double click that raced past the token check
         db.session.rollback()
-        earlier = submission_with_token(user, token) if token else None
+        earlier = earlier_submission(user, exercise, source, token)
         if earlier is None:
             raise
         return earlier
@@ -96,14 +159,14 @@ def store_submission(user: User, exercise: Exercise, source: bytes, token: str |
 
 
 def request_regrade(submission_ids: Iterable[int], by: User) -> list[int]:
-    """Queue finished submissions again; each grading adds a result and keeps the earlier ones."""
+    """Queue finished submissions again, on the regrade lane; each grading adds a result and keeps the earlier ones."""
     leases = Leases.from_config(current_app.config)
     ids = []
     for submission_id in submission_ids:
         moved = db.session.execute(
             update(Submission)
             .where(Submission.id == submission_id, Submission.status.in_([Status.GRADED, Status.ERROR]))
-            .values(status=Status.QUEUED, lease_until=leases.until(), attempts=0)
+            .values(status=Status.QUEUED, lease_until=leases.until(), attempts=0, regrade=True)
         )
         if moved.rowcount == 1:
             db.session.add(SubmissionEvent(submission_id=submission_id, status=Status.QUEUED, detail=f"regrade requested by {by.name}"))

@@ -1,4 +1,8 @@
-"""Grading a stored submission: claim it, run the grader, store the result. Flask-free.
+"""Grading the next stored submission: claim it fairly, run the grader, store the result. Flask-free.
+
+A job from the queue means "one more submission waits"; which one is graded is the table's choice:
+students' own submissions round-robin by student, then instructors' regrades, so that one
+student's backlog, or a mass regrade, never pushes another student's fresh submission behind it.
 
 Every path ends in a final status: a student's failure is a graded result with its outcome; a fault
 of the grader itself is the `error` status with its message. Until then the row has a lease: a
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -66,16 +70,85 @@ def claim(session: Session, submission_id: int, leases: Leases, worker: str) -> 
     return submission, token
 
 
+# How many of the fairest queued ids one look at the table fetches, and how many looks a job may take
+# when other workers keep claiming them first (each lost claim means another worker took one).
+CANDIDATES_PER_LOOK = 8
+LOOKS_PER_JOB = 50
+
+
+def queued_in_fair_order(session: Session, count: int) -> list[int]:
+    """The ids of the next `count` queued submissions to grade, the first first.
+
+    Students' own submissions come first, round-robin by student (`_students_in_turn`); then the
+    regrades, oldest first.
+    """
+    ids = _students_in_turn(session, count)
+    if len(ids) < count:
+        regrades = select(Submission.id).where(Submission.status == Status.QUEUED, Submission.regrade.is_(True))
+        ids += session.scalars(regrades.order_by(Submission.id).limit(count - len(ids)))
+    return ids
+
+
+def _students_in_turn(session: Session, count: int) -> list[int]:
+    """Students' own queued submissions in turn: how many of its student's are running plus how many
+    of theirs are queued before it; at equal turns, the student served longest ago (or never) first.
+    """
+    own = Submission.regrade.is_(False)
+    queued = (
+        select(Submission.id, Submission.user_id, func.row_number().over(partition_by=Submission.user_id, order_by=Submission.id).label("rank"))
+        .where(Submission.status == Status.QUEUED, own)
+        .subquery()
+    )
+    # Only the students who are waiting: their running count and when a grading of theirs last
+    # started or ended (a claim and a result both stamp updated_at).
+    waiting = select(Submission.user_id).where(Submission.status == Status.QUEUED, own)
+    served = (
+        select(
+            Submission.user_id,
+            func.sum(case((Submission.status == Status.RUNNING, 1), else_=0)).label("running"),
+            func.max(Submission.updated_at).label("last_served"),
+        )
+        .where(Submission.user_id.in_(waiting), Submission.status != Status.QUEUED, own)
+        .group_by(Submission.user_id)
+        .subquery()
+    )
+    turn = queued.c.rank + func.coalesce(served.c.running, 0)
+    never_served_first = served.c.last_served.is_not(None)
+    query = (
+        select(queued.c.id)
+        .outerjoin(served, served.c.user_id == queued.c.user_id)
+        .order_by(turn, never_served_first, served.c.last_served, queued.c.id)
+        .limit(count)
+    )
+    return list(session.scalars(query))
+
+
+def claim_next(session: Session, leases: Leases, worker: str) -> tuple[Submission, str] | None:
+    """Claim the fairest queued submission; None when nothing is queued."""
+    for _ in range(LOOKS_PER_JOB):
+        candidates = queued_in_fair_order(session, CANDIDATES_PER_LOOK)
+        session.rollback()  # a claim starts from the database's latest state
+        if not candidates:
+            return None
+        for submission_id in candidates:
+            claimed = claim(session, submission_id, leases, worker)
+            if claimed is not None:
+                return claimed
+    log.warning("worker %s: every queued submission was claimed by others %d times over", worker, LOOKS_PER_JOB)
+    return None
+
+
 # The exercise spec to grade with, given its slug and the version the database holds as current.
 SpecSource = Callable[[str, str], ExerciseSpec | None]
 
 
-def grade_stored(session: Session, runner: Runner, specs: SpecSource, submission_id: int, leases: Leases, worker: str) -> Status | None:
-    """Grade one stored submission; its final status, or None when it was not ours to grade."""
-    claimed = claim(session, submission_id, leases, worker)
+def grade_next(session: Session, runner: Runner, specs: SpecSource, leases: Leases, worker: str) -> Status | None:
+    """Grade the fairest queued submission; its final status, or None when none was left to grade."""
+    claimed = claim_next(session, leases, worker)
     if claimed is None:
         return None
     submission, token = claimed
+    submission_id = submission.id
     exercise = submission.exercise
     spec = specs(exercise.slug, exercise.current_version.version)
     if spec is None:

@@ -48,32 +48,49 @@ def settings(database_url: str, redis: RedisServer) -> dict[str, str]:
     }
 
 
+# The reliability tests send bursts from one student; the per-student limit has its own tests (test_fair_grading.py, web/test_fairness.py).
+BURST_IN_FLIGHT = 1000
+
+
 @pytest.fixture
-def site(tmp_path: Path, settings: dict[str, str]) -> Iterator[Flask]:
-    """The web app on PostgreSQL, sending jobs to Redis; it grades nothing itself."""
-    app = make_app(
-        tmp_path,
-        None,
-        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
-        GRADING_BACKEND="celery",
-        BROKER_URL=settings["BROKER_URL"],
-        GRADING_QUEUE=settings["GRADING_QUEUE"],
-        GRADING_LEASE_S=float(LEASE_S),
-    )
-    yield app
-    grading_queue(app).close()
+def make_site(tmp_path: Path, settings: dict[str, str]) -> Iterator[Callable[..., Flask]]:
+    """Web apps on PostgreSQL, sending jobs to Redis; they grade nothing themselves."""
+    made: list[Flask] = []
+
+    def make(**config: object) -> Flask:
+        app = make_app(
+            tmp_path,
+            None,
+            SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+            GRADING_BACKEND="celery",
+            BROKER_URL=settings["BROKER_URL"],
+            GRADING_QUEUE=settings["GRADING_QUEUE"],
+            GRADING_LEASE_S=float(LEASE_S),
+            **config,
+        )
+        made.append(app)
+        return app
+
+    yield make
     from gradelab.db import db
 
-    with app.app_context():
-        db.engine.dispose()
+    for app in made:
+        grading_queue(app).close()
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path, settings: dict[str, str]) -> Iterator[Callable[[str], Worker]]:
+def site(make_site: Callable[..., Flask]) -> Flask:
+    return make_site(MAX_SUBMISSIONS_IN_FLIGHT=BURST_IN_FLIGHT)
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path, settings: dict[str, str]) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(name: str) -> Worker:
-        worker = Worker(tmp_path, name, service_environment(**settings))
+    def start(name: str, concurrency: int = 1) -> Worker:
+        worker = Worker(tmp_path, name, service_environment(**settings), concurrency)
         started.append(worker)
         return worker
 

@@ -28,6 +28,7 @@ def test_gunicorn_and_two_workers_grade_over_http(tmp_path):
             GRADING_QUEUE=f"grading-{uuid.uuid4().hex[:8]}",  # this test's own queue on the shared Redis
             SECRET_KEY="topology",
             DEMO_ACCOUNTS="1",
+            MAX_SUBMISSIONS_IN_FLIGHT="6",  # the six below are sent at once; the limit has its own tests
         )
         printed = prepare(tmp_path, environment)
         email, password = re.search(r"student\s+(\S+)\s+password: (\S+)", printed).groups()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from live_services import HttpClient, free_port
 from site_helpers import csrf_token, graded, signed_in_client
-from sqlalchemy import select
+from sqlalchemy import func, select
 from test_serve import ACCOUNT, start_server, stop
 
 from gradelab.db import db
@@ -59,7 +59,8 @@ def test_submit_and_poll_through_the_api(app):
         headers=bearer(token),
     )
     assert sent.status_code == 202 and sent.headers["Location"] == f"/api/v1/submissions/{sent.get_json()['id']}"
-    again = api.post("/api/v1/exercises/linear/submissions", json={"source": "ignored", "client_token": "t1"}, headers=bearer(token))
+    # A retry sends the same code (issue 13: other code with the same token is a 409, test below).
+    again = api.post("/api/v1/exercises/linear/submissions", json={"source": source.decode(), "client_token": "t1"}, headers=bearer(token))
     assert again.status_code == 200 and again.get_json()["id"] == sent.get_json()["id"]  # a retried request
     sid = sent.get_json()["id"]
     assert graded(app, sid).status == Status.GRADED
@@ -96,6 +97,51 @@ def test_api_refusals_are_json_with_a_message(app):
     for url in ("/api/v1/gradebook", f"/api/v1/submissions/{sid}/results.json"):
         assert api.get(url, headers=bearer(ada_token)).status_code == 403  # instructors only
     graded(app, sid)
+
+
+def test_a_client_token_sent_again_with_other_code_or_exercise_is_a_409(app):
+    ada = signed_in_client(app, "ada@example.com", "Ada")
+    api, token = app.test_client(), new_token(ada)
+    source = SEED_FILE.read_text()
+    sent = api.post("/api/v1/exercises/linear/submissions", json={"source": source, "client_token": "t1"}, headers=bearer(token))
+    assert sent.status_code == 202
+    sid = sent.get_json()["id"]
+    for body in (
+        {"source": source + "# edited\n", "client_token": "t1"},  # other code
+        {"source_base64": base64.b64encode(source.encode() + b" ").decode(), "client_token": "t1"},  # one byte more
+    ):
+        conflict = api.post("/api/v1/exercises/linear/submissions", json=body, headers=bearer(token))
+        assert conflict.status_code == 409 and conflict.get_json()["status"] == 409
+        assert f"client_token 't1' was already used for submission {sid}" in conflict.get_json()["error"]
+        assert "new client_token" in conflict.get_json()["error"]
+    other_exercise = api.post("/api/v1/exercises/quadratic/submissions", json={"source": source, "client_token": "t1"}, headers=bearer(token))
+    assert other_exercise.status_code == 409 and "another source or exercise" in other_exercise.get_json()["error"]
+    same = api.post("/api/v1/exercises/linear/submissions", json={"source": source, "client_token": "t1"}, headers=bearer(token))
+    assert same.status_code == 200 and same.get_json()["id"] == sid  # the idempotent retry still works
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Submission.id))) == 1
+    assert graded(app, sid).score == 100
+
+
+def test_the_api_answers_429_past_the_in_flight_limit_and_loses_nothing(app):
+    ada = signed_in_client(app, "ada@example.com", "Ada")
+    api, token = app.test_client(), new_token(ada)
+    slow = "import time\ntime.sleep(1.5)\n" + SEED_FILE.read_text()
+    ids = [
+        api.post("/api/v1/exercises/linear/submissions", json={"source": slow + f"# {n}\n"}, headers=bearer(token)).get_json()["id"]
+        for n in range(2)
+    ]
+    refused = api.post("/api/v1/exercises/linear/submissions", json={"source": slow, "client_token": "third"}, headers=bearer(token))
+    assert refused.status_code == 429 and refused.get_json() == {
+        "error": "You already have 2 submissions waiting for their grades. Wait until one is graded, then submit again.",
+        "status": 429,
+    }
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Submission.id))) == 2  # the refused one was not stored
+    for sid in ids:
+        assert graded(app, sid).score == 100  # what was accepted is graded
+    again = api.post("/api/v1/exercises/linear/submissions", json={"source": slow, "client_token": "third"}, headers=bearer(token))
+    assert again.status_code == 202 and graded(app, again.get_json()["id"]).score == 100
 
 
 def test_a_revoked_token_stops_working(app):

@@ -174,6 +174,24 @@ def test_a_double_submit_makes_one_submission(app, client, student):
     assert submission_count(app) == 1
 
 
+def test_a_form_sent_again_with_other_code_is_a_409_that_keeps_the_code(app, client, student):
+    page = client.get("/exercises/linear").get_data(as_text=True)
+    form = {"csrf_token": csrf_token(page), "client_token": client_token(page), "source": SEED}
+    first = submission_id(client.post("/exercises/linear/submit", data=form))
+    edited = SEED + "# edited after going back in the browser\n"
+    conflict = client.post("/exercises/linear/submit", data={**form, "source": edited})
+    text = conflict.get_data(as_text=True)
+    assert conflict.status_code == 409
+    assert f"This form was already sent as submission #{first}, with other code; nothing new was stored." in text
+    assert "edited after going back in the browser" in text  # the edited code is still in the editor
+    assert submission_count(app) == 1
+    fresh_token = client_token(text)
+    assert fresh_token != form["client_token"]  # the page's next click makes a new submission
+    second = submission_id(client.post("/exercises/linear/submit", data={**form, "client_token": fresh_token, "source": edited}))
+    assert second != first and graded(app, second).score == 100
+    assert submission_id(client.post("/exercises/linear/submit", data=form)) == first  # the same form and code: the same one
+
+
 def test_a_non_utf8_upload_is_kept_as_sent_and_graded_with_a_message(app, client, student):
     raw = SEED.encode() + b"\n# caf\xe9 \xff\xfe\n"
     sid = submission_id(submit(client, "linear", upload=raw))
