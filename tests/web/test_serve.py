@@ -141,7 +141,7 @@ from test_serve import serve  # noqa: F401
 """
 
 INNER_TEST = """
-import os, signal
+import json, os, signal
 import processes
 from live_services import free_port
 
@@ -149,7 +149,7 @@ def test_that_fails_with_a_hung_server(tmp_path, serve):
     server, _ = serve(tmp_path / "instance", free_port())
     with open({record!r}, "w") as record:
         for member in processes.family(server):
-            record.write(f"{{member.pid}} {{member.create_time()!r}} {{' '.join(member.cmdline())}}\\n")
+            record.write(json.dumps([member.pid, member.create_time(), " ".join(member.cmdline())]) + "\\n")
     os.kill(server.pid, signal.SIGSTOP)
     assert False, "this test fails with its server hung"
 """
@@ -168,8 +168,8 @@ def test_a_failing_test_leaves_nothing_of_its_hung_server_running(tmp_path):
     try:
         output = run.communicate(timeout=300)[0]
         assert "1 failed" in output and "this test fails with its server hung" in output, output
-        family = [line.split(" ", 2) for line in record.read_text().splitlines()]
+        family = [json.loads(line) for line in record.read_text().splitlines()]  # a command line may hold newlines
         assert any("forkserver.py" in command for _, _, command in family), family
-        assert not [command for pid, created, command in family if is_running(int(pid), float(created))]
+        assert not [command for pid, created, command in family if is_running(pid, created)]
     finally:
         processes.kill(run)  # only after the check: this would kill what the inner run left in its group
