@@ -24,12 +24,18 @@ except (ImportError, OSError, RuntimeError):  # no libseccomp: only the unsafe m
     seccomp = None
 
 CLONE_THREAD = 0x00010000
+ARG_MASK = 0xFFFF_FFFF_FFFF_FFFF  # seccomp compares the whole 64-bit register
+COMMAND_MASK = 0xFFFF_FFFF  # the kernel reads fcntl's and ioctl's command as an unsigned int: compare what it reads
+PRIO_PROCESS = 0
+IOPRIO_WHO_PROCESS = 1
 
 # Syscalls that no exercise needs, grouped by what refusing them protects.
 FORBIDDEN_SYSCALLS = (
     # the warm worker and the grader: no tracing or reading another process's memory
     "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
     "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
+    # the warm worker: nothing that moves or reclaims another process's memory
+    "migrate_pages", "move_pages", "process_madvise", "process_mrelease",
     # the next submission: nothing that outlives this child (System V and POSIX IPC)
     "shmget", "semget", "msgget", "mq_open",
     # the network: the sandbox has none, and unsafe mode should not have any either
@@ -41,6 +47,21 @@ FORBIDDEN_SYSCALLS = (
     "userfaultfd", "keyctl", "add_key", "request_key", "io_uring_setup", "io_uring_enter", "io_uring_register",
 )
 SIGNAL_SYSCALLS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
+# Calls that change the process (or group, or user) they name: the fork server shares this
+# child's uid, and what is set on it, every later child inherits. (syscall, index of its pid)
+TARGETED_SYSCALLS = (
+    ("prlimit64", 0), ("sched_setaffinity", 0), ("sched_setscheduler", 0), ("sched_setparam", 0), ("sched_setattr", 0),
+    ("setpriority", 1), ("ioprio_set", 1), ("setpgid", 0), ("setpgid", 1),
+)
+# Calls whose first argument says what kind of target the second names: a process, only.
+TARGET_KIND = (("setpriority", PRIO_PROCESS), ("ioprio_set", IOPRIO_WHO_PROCESS))
+# fcntl commands that make the kernel signal a process on an event of a file: the owner may be
+# any process (or group) of this uid, and the signal any, SIGKILL included. fcntl64 is their
+# name on 32-bit systems.
+F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETLEASE, F_NOTIFY = 8, 10, 15, 1024, 1026
+SIGNALLING_FCNTL = (F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETLEASE, F_NOTIFY)
+FIOSETOWN, SIOCSPGRP = 0x8901, 0x8902  # F_SETOWN spelt as ioctl (sockets)
+SIGNALLING_IOCTL = (FIOSETOWN, SIOCSPGRP)
 
 
 def seccomp_available() -> bool:
@@ -63,7 +84,7 @@ def apply_limits(limits: dict[str, Any]) -> None:
 
 
 def install_seccomp() -> None:
-    """No new processes or programs, signals only to itself, and none of FORBIDDEN_SYSCALLS.
+    """No new processes or programs, no signals or changes but to itself, and none of FORBIDDEN_SYSCALLS.
 
     Refused calls fail with EPERM, so student code sees an ordinary PermissionError that the
     grader reports as `forbidden`. Threads stay allowed: torch may start them. clone3 answers
@@ -80,7 +101,34 @@ def install_seccomp() -> None:
     own_pid = os.getpid()
     for name in SIGNAL_SYSCALLS:
         rules.add_rule(refuse, name, seccomp.Arg(0, seccomp.NE, own_pid))
+    for name, index in TARGETED_SYSCALLS:
+        for comparison in _other_than_self(index, own_pid):
+            rules.add_rule(refuse, name, comparison)
+    for name, kind in TARGET_KIND:
+        rules.add_rule(refuse, name, seccomp.Arg(0, seccomp.NE, kind))
+    for name, commands in (("fcntl", SIGNALLING_FCNTL), ("fcntl64", SIGNALLING_FCNTL), ("ioctl", SIGNALLING_IOCTL)):
+        for command in commands:  # fcntl64 exists only on 32-bit systems: libseccomp drops it elsewhere
+            rules.add_rule(refuse, name, seccomp.Arg(1, seccomp.MASKED_EQ, COMMAND_MASK, command))
     rules.load()
+
+
+def _other_than_self(index: int, own_pid: int) -> list[Any]:
+    """Comparisons that together match argument `index` unless it is 0 or `own_pid` (both: "me").
+
+    A rule compares an argument once, and a rule may not allow what the filter allows anyway,
+    so "anything else" is spelt as ranges: above `own_pid` (which also holds negative numbers
+    and anything in the upper 32 bits), and 1 to `own_pid - 1` as aligned power-of-two blocks,
+    at most two per bit of `own_pid`.
+    """
+    comparisons = [seccomp.Arg(index, seccomp.GT, own_pid)]
+    low = 1
+    while low < own_pid:
+        size = low & -low  # the largest block aligned at `low`...
+        while low + size > own_pid:
+            size //= 2  # ...that stays below own_pid
+        comparisons.append(seccomp.Arg(index, seccomp.MASKED_EQ, ARG_MASK & ~(size - 1), low))
+        low += size
+    return comparisons
 
 
 def _mapped_bytes() -> int:
