@@ -191,9 +191,9 @@ def _child(limits: dict[str, Any], fds: list[int], scratch: str) -> NoReturn:
     code runs: an exit code of CHILD_FAILED that student code chose itself (`os._exit(70)`)
     cannot pass for a child this worker failed to set up.
     """
-    job_fd, output_fd, result_fd, report_fd = fds
     report: int | None = None
     try:
+        job_fd, output_fd, result_fd, report_fd = fds
         _take_fds([job_fd, output_fd, output_fd, result_fd, report_fd])
         report = 4
         os.chdir(scratch)
