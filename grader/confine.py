@@ -12,10 +12,13 @@ before it forks so the child never pays for it.
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import functools
 import math
 import os
 import resource
+import sys
 from typing import Any
 
 try:
@@ -24,10 +27,10 @@ except (ImportError, OSError, RuntimeError):  # no libseccomp: only the unsafe m
     seccomp = None
 
 CLONE_THREAD = 0x00010000
-ARG_MASK = 0xFFFF_FFFF_FFFF_FFFF  # seccomp compares the whole 64-bit register
 COMMAND_MASK = 0xFFFF_FFFF  # the kernel reads fcntl's and ioctl's command as an unsigned int: compare what it reads
 PRIO_PROCESS = 0
 IOPRIO_WHO_PROCESS = 1
+SELF = "self"  # an argument that names a process: 0 or this child's own pid
 
 # Syscalls that no exercise needs, grouped by what refusing them protects.
 FORBIDDEN_SYSCALLS = (
@@ -48,13 +51,18 @@ FORBIDDEN_SYSCALLS = (
 )
 SIGNAL_SYSCALLS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 # Calls that change the process (or group, or user) they name: the fork server shares this
-# child's uid, and what is set on it, every later child inherits. (syscall, index of its pid)
-TARGETED_SYSCALLS = (
-    ("prlimit64", 0), ("sched_setaffinity", 0), ("sched_setscheduler", 0), ("sched_setparam", 0), ("sched_setattr", 0),
-    ("setpriority", 1), ("ioprio_set", 1), ("setpgid", 0), ("setpgid", 1),
-)
-# Calls whose first argument says what kind of target the second names: a process, only.
-TARGET_KIND = (("setpriority", PRIO_PROCESS), ("ioprio_set", IOPRIO_WHO_PROCESS))
+# child's uid, and what is set on it, every later child inherits. What each argument may be:
+# SELF, or the one kind of target that is a single process (not a group, not a user).
+TARGETED_SYSCALLS = {
+    "prlimit64": {0: SELF},
+    "sched_setaffinity": {0: SELF},
+    "sched_setscheduler": {0: SELF},
+    "sched_setparam": {0: SELF},
+    "sched_setattr": {0: SELF},
+    "setpriority": {0: PRIO_PROCESS, 1: SELF},
+    "ioprio_set": {0: IOPRIO_WHO_PROCESS, 1: SELF},
+    "setpgid": {0: SELF, 1: SELF},
+}
 # fcntl commands that make the kernel signal a process on an event of a file: the owner may be
 # any process (or group) of this uid, and the signal any, SIGKILL included. fcntl64 is their
 # name on 32-bit systems.
@@ -101,34 +109,100 @@ def install_seccomp() -> None:
     own_pid = os.getpid()
     for name in SIGNAL_SYSCALLS:
         rules.add_rule(refuse, name, seccomp.Arg(0, seccomp.NE, own_pid))
-    for name, index in TARGETED_SYSCALLS:
-        for comparison in _other_than_self(index, own_pid):
-            rules.add_rule(refuse, name, comparison)
-    for name, kind in TARGET_KIND:
-        rules.add_rule(refuse, name, seccomp.Arg(0, seccomp.NE, kind))
     for name, commands in (("fcntl", SIGNALLING_FCNTL), ("fcntl64", SIGNALLING_FCNTL), ("ioctl", SIGNALLING_IOCTL)):
         for command in commands:  # fcntl64 exists only on 32-bit systems: libseccomp drops it elsewhere
             rules.add_rule(refuse, name, seccomp.Arg(1, seccomp.MASKED_EQ, COMMAND_MASK, command))
-    rules.load()
+    rules.load()  # also sets no_new_privs, which the second filter needs
+    arch, numbers = _targeted_numbers()
+    _load_program(only_self_program(own_pid, arch, numbers))
 
 
-def _other_than_self(index: int, own_pid: int) -> list[Any]:
-    """Comparisons that together match argument `index` unless it is 0 or `own_pid` (both: "me").
+# Classic BPF, for the second filter: "0 or own pid" is two exact comparisons there, where
+# libseccomp (one comparison per argument and rule, no rule that allows what its default
+# allows) needs dozens of range rules, which cost the child ~10 ms to build.
+BPF_LOAD_WORD, BPF_JUMP_IF_EQUAL, BPF_RETURN = 0x20, 0x15, 0x06
+ARCH_OFFSET, ARGS_OFFSET = 4, 16  # in struct seccomp_data; the syscall number is at 0
+SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO = 0x7FFF_0000, 0x0005_0000
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+Instruction = tuple[int, int, int, int]  # code, jump if true, jump if false, constant
 
-    A rule compares an argument once, and a rule may not allow what the filter allows anyway,
-    so "anything else" is spelt as ranges: above `own_pid` (which also holds negative numbers
-    and anything in the upper 32 bits), and 1 to `own_pid - 1` as aligned power-of-two blocks,
-    at most two per bit of `own_pid`.
+
+def only_self_program(own_pid: int, arch: int, numbers: dict[str, int]) -> list[Instruction]:
+    """A seccomp program that fails the calls of TARGETED_SYSCALLS with EPERM unless every
+    argument it names is what TARGETED_SYSCALLS allows, compared as whole 64-bit registers;
+    every other call, and every call of another architecture, it leaves to the main filter."""
+    allow, refuse = (BPF_RETURN, 0, 0, SECCOMP_RET_ALLOW), (BPF_RETURN, 0, 0, SECCOMP_RET_ERRNO | errno.EPERM)
+    program: list[Instruction] = [(BPF_LOAD_WORD, 0, 0, ARCH_OFFSET), (BPF_JUMP_IF_EQUAL, 1, 0, arch), allow, (BPF_LOAD_WORD, 0, 0, 0)]
+    for name, allowed in TARGETED_SYSCALLS.items():
+        body: list[Instruction] = []
+        for index, value in allowed.items():
+            body += _argument_check(index, (0, own_pid) if value == SELF else (value,))
+        body += [allow, refuse]
+        program += [(BPF_JUMP_IF_EQUAL, 0, len(body), numbers[name]), *body]  # not this call: on to the next
+    return program + [allow]
+
+
+def _argument_check(index: int, values: tuple[int, ...]) -> list[Instruction]:
+    """Fall through when argument `index` is one of `values`; jump to the body's refusal otherwise.
+
+    Every check is followed by the others, then `allow, refuse`: the distance to `refuse` is
+    what stays of the body after this check, which `_resolved` fills in.
     """
-    comparisons = [seccomp.Arg(index, seccomp.GT, own_pid)]
-    low = 1
-    while low < own_pid:
-        size = low & -low  # the largest block aligned at `low`...
-        while low + size > own_pid:
-            size //= 2  # ...that stays below own_pid
-        comparisons.append(seccomp.Arg(index, seccomp.MASKED_EQ, ARG_MASK & ~(size - 1), low))
-        low += size
-    return comparisons
+    low, high = (ARGS_OFFSET + 8 * index, ARGS_OFFSET + 8 * index + 4)[:: 1 if sys.byteorder == "little" else -1]
+    check: list[Instruction] = [(BPF_LOAD_WORD, 0, 0, high), (BPF_JUMP_IF_EQUAL, 0, -1, 0), (BPF_LOAD_WORD, 0, 0, low)]
+    for position, value in enumerate(values):
+        left = len(values) - position - 1
+        check.append((BPF_JUMP_IF_EQUAL, left, 0 if left else -1, value))  # equal: past the other values
+    return check
+
+
+@functools.cache
+def _targeted_numbers() -> tuple[int, dict[str, int]]:
+    """This machine's architecture and the numbers of TARGETED_SYSCALLS (looked up once, in the
+    fork server: `warm_up` calls it before the first fork)."""
+    arch = seccomp.system_arch()
+    return arch, {name: seccomp.resolve_syscall(arch, name) for name in TARGETED_SYSCALLS}
+
+
+def warm_up() -> None:
+    """What install_seccomp can look up before the fork, so that no child pays for it."""
+    if seccomp is not None:
+        _targeted_numbers()
+        _libc()
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _load_program(program: list[Instruction]) -> None:
+    """Resolve each jump to the body's refusal (-1), then load the program as a second filter."""
+    resolved = _resolved(program)
+    filters = (_SockFilter * len(resolved))(*(_SockFilter(*instruction) for instruction in resolved))
+    libc = _libc()
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(_SockFprog(len(resolved), filters)), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "cannot load the seccomp program")
+
+
+def _resolved(program: list[Instruction]) -> list[Instruction]:
+    """Jumps marked -1 go to the next `refuse` return, counted from the instruction after them."""
+    refusal = (BPF_RETURN, 0, 0, SECCOMP_RET_ERRNO | errno.EPERM)
+    resolved = []
+    for at, (code, true, false, constant) in enumerate(program):
+        if -1 in (true, false):
+            distance = program.index(refusal, at) - at - 1
+            true, false = (distance if true == -1 else true), (distance if false == -1 else false)
+        resolved.append((code, true, false, constant))
+    return resolved
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
 def _mapped_bytes() -> int:

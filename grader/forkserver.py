@@ -74,6 +74,7 @@ def main() -> None:
     if long_lived:
         _warm_up()
         _huge_pages()
+    confine.warm_up()
     started_with = inherited_state()
     control.send(json.dumps({"ready": True, "pid": os.getpid(), "torch": torch.__version__, "seccomp": confine.seccomp_available()}).encode())
     for served in itertools.count(1):
