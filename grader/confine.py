@@ -3,8 +3,9 @@
 Runs in the sandbox, in the child that the fork server (`grader.forkserver`) forks for one
 submission.
 The namespaces around it (`grader.sandbox`) already hide the host; this adds what namespaces
-cannot: resource limits for this one child, and a seccomp filter that keeps it from touching
-the warm worker it was forked from or leaving anything behind for the next submission.
+cannot: resource limits for this one child, and seccomp filters that keep it from touching
+the warm worker it was forked from (no signal, trace or change to any process but itself) or
+leaving anything behind for the next submission.
 
 Standard library only, plus `pyseccomp` (ctypes over libseccomp), which the fork server imports
 before it forks so the child never pays for it.
@@ -143,11 +144,8 @@ def only_self_program(own_pid: int, arch: int, numbers: dict[str, int]) -> list[
 
 
 def _argument_check(index: int, values: tuple[int, ...]) -> list[Instruction]:
-    """Fall through when argument `index` is one of `values`; jump to the body's refusal otherwise.
-
-    Every check is followed by the others, then `allow, refuse`: the distance to `refuse` is
-    what stays of the body after this check, which `_resolved` fills in.
-    """
+    """Instructions that fall through when argument `index` is one of `values`, and otherwise
+    jump to the refusal that ends the body (marked -1: `_resolved` counts the distance)."""
     low, high = (ARGS_OFFSET + 8 * index, ARGS_OFFSET + 8 * index + 4)[:: 1 if sys.byteorder == "little" else -1]
     check: list[Instruction] = [(BPF_LOAD_WORD, 0, 0, high), (BPF_JUMP_IF_EQUAL, 0, -1, 0), (BPF_LOAD_WORD, 0, 0, low)]
     for position, value in enumerate(values):
