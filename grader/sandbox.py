@@ -265,6 +265,9 @@ class Worker:
         first trace is in and the output pipe is closed, so nothing they hold can be printed
         where anyone reads it; `on_trace` gets that trace then, so the caller can judge it while
         the rest runs. Callers in several threads take turns: one child at a time.
+
+        Raises `WorkerFault` (the worker is then closed) when the worker, not the child, failed
+        the run, and `SandboxError` when the worker is gone.
         """
         with self._turn:
             return self._run(jobs, limits, on_trace)
