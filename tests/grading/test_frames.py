@@ -85,8 +85,10 @@ def flood_of_headers(count: int, target: str = "visible") -> str:
     return textwrap.dedent(
         f"""\
         import gc, os
-        job = next(o for o in gc.get_objects() if isinstance(o, dict) and "nonce" in o)
-        if job["cases"][0]["hidden"] == {target == "hidden"}:
+        jobs = [o for o in gc.get_objects() if isinstance(o, dict) and "nonce" in o]  # the hidden one's child may still hold the visible one
+        job = next((job for job in jobs if job["cases"][0]["hidden"] == {target == "hidden"}), None)
+        if job is not None and not hasattr(os, "flooded"):  # once: os outlives the module, which each job loads anew
+            os.flooded = True
             view = memoryview(("\\n" + job["nonce"] + " x\\n").encode() * {count})
             while view:
                 view = view[os.write(3, view):]
