@@ -8,10 +8,18 @@ process. This module never sees a job's content: jobs travel on a pipe straight 
 trusted grader to the child.
 
 Protocol on the control socket (SOCK_SEQPACKET, one JSON object per packet):
-  worker -> grader  {"ready": true, ...}            once, when torch is imported
-  grader -> worker  {"limits": {...}} + 3 fds       a child: its stdin (jobs), output, result pipe
-  grader -> worker  {"kill": true}                  stop the running child now (output flood)
-  worker -> grader  {"exit_code": ..., ...}         once that child is gone
+  worker -> grader  {"ready": true, ...}                  once, when torch is imported
+  grader -> worker  {"run": id, "limits": {...}} + 3 fds  a child: its stdin (jobs), output, result pipe
+  grader -> worker  {"kill": true}                        stop the running child now (output flood)
+  worker -> grader  {"run": id, "exit_code": ..., ...}    once that child is gone; "confined" says
+                                                          whether it got as far as running student code
+  worker -> grader  {"run": id, "worker_fault": "..."}    instead, when this process finds its own limits
+                                                          or scheduling changed: then it exits
+
+A child runs under this process's uid, so whatever it could still change in this process
+(limits, priority, CPU affinity, I/O priority) every later child would inherit: the child's
+seccomp filter refuses those calls on any process but itself, and before each fork this process
+checks that nothing of the kind changed since it started.
 
 Run as `python -I forkserver.py CONTROL_FD SCRATCH_DIR [--no-warm-up]`; the standard library,
 torch and pyseccomp are all it imports besides its two neighbours.
@@ -20,11 +28,13 @@ torch and pyseccomp are all it imports besides its two neighbours.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import gc
 import itertools
 import json
 import os
 import re
+import resource
 import selectors
 import signal
 import socket
@@ -45,6 +55,12 @@ HUGE_PAGE = 2 << 20
 HUGE_PAGES_REFRESH = 64  # children between two collapses (this process's own writes split a few)
 MAX_MESSAGE_BYTES = 65536
 CHILD_FAILED = 70  # exit code of a child that could not be set up (EX_SOFTWARE)
+CONFINED = b"confined"  # what a child says on its report pipe once confined, before any student code
+MAX_REPORT_BYTES = 1000
+IOPRIO_WHO_PROCESS = 1
+SCHED_ATTR_BYTES = 56  # struct sched_attr, version 1 (with utilisation clamps)
+# (ioprio_get, sched_getattr) by machine: the C library wraps neither.
+SCHEDULING_SYSCALLS = {"x86_64": (252, 315), "aarch64": (31, 275)}
 
 
 def main() -> None:
@@ -58,6 +74,8 @@ def main() -> None:
         _warm_up()
         _huge_pages()
         empty_scratch(scratch, mounts)  # torch's warm-up leaves its caches there (torchinductor_*)
+    confine.warm_up()
+    started_with = inherited_state()
     control.send(json.dumps({"ready": True, "pid": os.getpid(), "torch": torch.__version__, "seccomp": confine.seccomp_available()}).encode())
     for served in itertools.count(1):
         try:
@@ -71,7 +89,10 @@ def main() -> None:
             for fd in fds:
                 os.close(fd)
             continue  # a late "kill" for a child that already ended
-        control.send(json.dumps(_run_one(request["limits"], fds, control, scratch, mounts)).encode())
+        if changed := changed_state(started_with):
+            _refuse_to_fork(control, request.get("run"), fds, changed)
+            return
+        control.send(json.dumps({"run": request.get("run"), **_run_one(request["limits"], fds, control, scratch, mounts)}).encode())
         if long_lived and served % HUGE_PAGES_REFRESH == 0:
             _huge_pages()  # a few ms: most of the heap is still on 2 MB pages
 
@@ -137,12 +158,19 @@ def _dense_private_ranges(min_resident: float = 0.75) -> list[tuple[int, int]]:
 
 
 def _run_one(limits: dict[str, Any], fds: list[int], control: socket.socket, scratch: str, mounts: frozenset[str]) -> dict[str, Any]:
+    report_r, report_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        _child(limits, fds, scratch)
-    for fd in fds:
+        _child(limits, [*fds, report_w], scratch)
+    for fd in (*fds, report_w):
         os.close(fd)
-    outcome = _supervise(pid, limits["wall_s"], control)
+    try:
+        outcome = _supervise(pid, limits["wall_s"], control)
+        report = os.read(report_r, MAX_REPORT_BYTES)  # the child is gone: its write end is closed
+    finally:
+        os.close(report_r)
+    confined = report == CONFINED
+    outcome.update(confined=confined, setup_error=None if confined else report.decode("utf-8", errors="replace"))
     _restore_mode(scratch)
     empty_scratch(scratch, mounts)
     return outcome
@@ -158,22 +186,51 @@ def _restore_mode(scratch: str) -> None:
 
 
 def _child(limits: dict[str, Any], fds: list[int], scratch: str) -> NoReturn:
-    """Become the submission's process: its pipes as fds 0-3, nothing else open, confined."""
+    """Become the submission's process: its pipes as fds 0-3, nothing else open, confined.
+
+    Once confined, it says so on its report pipe (fd 4) and closes it, before any student
+    code runs: an exit code of CHILD_FAILED that student code chose itself (`os._exit(70)`)
+    cannot pass for a child this worker failed to set up.
+    """
+    report: int | None = None
     try:
-        job_fd, output_fd, result_fd = fds
-        os.dup2(job_fd, 0)
-        os.dup2(output_fd, 1)
-        os.dup2(output_fd, 2)
-        os.dup2(result_fd, 3)
-        os.closerange(4, 1 << 20)  # the control socket above all (close_range: cheap however high)
+        job_fd, output_fd, result_fd, report_fd = fds
+        _take_fds([job_fd, output_fd, output_fd, result_fd, report_fd])
+        report = 4
         os.chdir(scratch)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         confine.apply_limits(limits)
         if limits["seccomp"]:
             confine.install_seccomp()
+        _say(report, CONFINED)
+    except BaseException as error:
+        try:
+            if report is not None:
+                _say(report, f"{type(error).__name__}: {error}".encode("utf-8", errors="replace")[:MAX_REPORT_BYTES])
+        finally:
+            os._exit(CHILD_FAILED)
+    try:
         harness.serve(3)
     finally:
         os._exit(CHILD_FAILED)
+
+
+def _take_fds(fds: list[int]) -> None:
+    """fds[i] becomes fd i, and nothing else stays open (the control socket above all).
+
+    Each is first copied above the targets, so that none is overwritten before it is moved.
+    """
+    above = [fcntl.fcntl(fd, fcntl.F_DUPFD, len(fds)) for fd in fds]
+    for target, fd in enumerate(above):
+        os.dup2(fd, target)
+    os.closerange(len(fds), 1 << 20)  # close_range: cheap however high
+
+
+def _say(fd: int, message: bytes) -> None:
+    try:
+        os.write(fd, message)  # a pipe takes up to 4 KB at once, whole
+    finally:
+        os.close(fd)
 
 
 def _supervise(pid: int, wall_s: float, control: socket.socket) -> dict[str, Any]:
@@ -303,6 +360,43 @@ def _emptied_but_for_a_folder(folder: int) -> str | None:
 def _swap(old: int, new: int) -> int:
     os.close(old)
     return new
+
+
+def inherited_state() -> dict[str, Any]:
+    """What every child inherits from this process, and a process of its uid could change."""
+    state: dict[str, Any] = {name: resource.getrlimit(getattr(resource, name)) for name in dir(resource) if name.startswith("RLIMIT_")}
+    state["nice"] = os.getpriority(os.PRIO_PROCESS, 0)
+    state["scheduling policy"] = os.sched_getscheduler(0)
+    state["scheduling priority"] = os.sched_getparam(0).sched_priority
+    state["CPU affinity"] = sorted(os.sched_getaffinity(0))
+    return state | _kernel_scheduling()
+
+
+def _kernel_scheduling() -> dict[str, Any]:
+    """The I/O priority and the whole scheduling attributes (utilisation clamps, reset-on-fork),
+    where this machine's syscall numbers are known."""
+    numbers = SCHEDULING_SYSCALLS.get(os.uname().machine)
+    if numbers is None:
+        return {}
+    libc = ctypes.CDLL(None, use_errno=True)
+    ioprio_get, sched_getattr = numbers
+    attributes = ctypes.create_string_buffer(SCHED_ATTR_BYTES)
+    read = libc.syscall(sched_getattr, 0, attributes, SCHED_ATTR_BYTES, 0) == 0
+    return {"I/O priority": libc.syscall(ioprio_get, IOPRIO_WHO_PROCESS, 0), "scheduling attributes": attributes.raw.hex() if read else None}
+
+
+def changed_state(started_with: dict[str, Any]) -> str:
+    """What differs from the state this process started with ('' when nothing does)."""
+    now = inherited_state()
+    return "; ".join(f"{name} {started_with[name]} -> {now.get(name)}" for name in started_with if now.get(name) != started_with[name])
+
+
+def _refuse_to_fork(control: socket.socket, run: Any, fds: list[int], changed: str) -> None:
+    """A child could not be confined as the limits say: tell the grader, which replaces this worker."""
+    for fd in fds:
+        os.close(fd)
+    print(f"forkserver: refusing to fork, changed since start: {changed}", file=sys.stderr, flush=True)
+    control.send(json.dumps({"run": run, "worker_fault": f"the worker's own state changed since it started ({changed})"[:MAX_MESSAGE_BYTES // 2]}).encode())
 
 
 def _not_dumpable() -> None:

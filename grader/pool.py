@@ -1,13 +1,14 @@
 """A fixed set of warm sandboxed workers shared by the threads that grade.
 
 Each submission borrows an idle worker (two when the pool is idle) and gives it back; a worker
-that a submission killed, or that died on its own, is replaced by a fresh one, so the pool keeps
-its size whatever submissions do. The replacement imports torch in the background of its own
-process; only the submission that draws it waits for that.
+that a submission killed, that died on its own, or that faulted (`WorkerFault`) is replaced by a
+fresh one, so the pool keeps its size whatever submissions do. The replacement imports torch in
+the background of its own process; only the submission that draws it waits for that.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from grader.sandbox import RawRun, SandboxError, TraceReady, Worker
 from grader.spec import Limits
 
+logger = logging.getLogger(__name__)
 
 class WorkerPool:
     def __init__(self, size: int, unsafe: bool = False) -> None:
@@ -57,22 +59,29 @@ class WorkerPool:
         return run
 
     def _run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None, worker: Worker | None = None) -> RawRun:
-        """One child on one worker. A worker found dead, or lost during the run, is most likely
-        not the submission's doing (its child cannot signal or trace it): the run is tried once
-        more on a fresh worker. A second loss is reported as the run's own outcome."""
+        """One child on one worker, and once more on a fresh worker when the run says nothing
+        about the submission: its worker faulted (`WorkerFault`: it could not confine the child,
+        found its own limits changed), was found dead, or was lost during the run (its child
+        cannot signal or trace it). The first worker is replaced either way.
+
+        A second fault is the grader's and is raised (the report says `internal_error`, not the
+        student's fault); a second loss is reported as the run's own outcome.
+        """
         for attempt in range(2):
             worker = worker or self._idle.get()
             try:
                 run = worker.run(jobs, limits, on_trace)
-            except SandboxError:
+            except SandboxError as error:
                 if attempt == 1:
                     raise
+                logger.warning("grading again on a fresh worker: %s", error)
                 continue
             finally:
                 self._give_back(worker)
                 worker = None
             if run.status != "worker_lost" or attempt == 1:
                 return run
+            logger.warning("grading again on a fresh worker: the worker was lost during the run")
         raise AssertionError("unreachable")
 
     def _idle_now(self) -> Worker | None:

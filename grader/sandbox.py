@@ -11,9 +11,16 @@ are simply not in its view.
 The worker imports torch once and forks a fresh, confined child per submission (`grader.confine`:
 rlimits and seccomp). Talking to it, this module enforces what must not depend on the
 sandbox's cooperation: jobs go in on a pipe, output is capped (the child is killed past the
-cap), results come back on their own pipe as frames tagged with a per-job nonce, and a
-backstop deadline kills the whole worker if the fork server itself stops answering. What
-comes back is raw numbers, never a verdict: the comparison happens in the trusted process.
+cap), results come back on their own pipe as frames tagged with a per-job nonce and read in one
+pass (`grader.frames`), and a backstop deadline kills the whole worker if the fork server itself
+stops answering. What comes back is raw numbers, never a verdict: the comparison happens in the
+trusted process.
+
+A worker is trusted with one run at a time, and only as long as every run ends cleanly. Each
+reply must name the run it answers; a run whose exchange fails in any way closes the worker. A
+child that the worker could not confine (it says so on a pipe of its own before any student
+code runs), a fork server that finds its own limits or scheduling changed, or a reply for
+another run is a `WorkerFault`: the worker is closed and the submission is not judged on it.
 
 `unsafe=True` runs the same fork server without bubblewrap, for a user grading their own code
 where no sandbox can start (`gradelab grade --unsafe-no-sandbox`).
@@ -42,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.cgroup import WORKER_MAX_TASKS, WorkerCgroup
+from grader.frames import FrameReader, parse_frame  # noqa: F401  (parse_frame: the reader over a whole stream)
 from grader.spec import Limits
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -67,6 +75,11 @@ TraceReady = Callable[[int, dict[str, Any]], None]  # (job index, its final trac
 
 class SandboxError(RuntimeError):
     """The sandbox cannot be used: a fault of this machine or of the grader, never of a student."""
+
+
+class WorkerFault(SandboxError):
+    """This worker failed a run for reasons of its own: it is closed, and the run says nothing
+    about the submission (run it again on a fresh worker)."""
 
 
 @dataclass(frozen=True)
@@ -314,6 +327,9 @@ class Worker:
         first trace is in and the output pipe is closed, so nothing they hold can be printed
         where anyone reads it; `on_trace` gets that trace then, so the caller can judge it while
         the rest runs. Callers in several threads take turns: one child at a time.
+
+        Raises `WorkerFault` (the worker is then closed) when the worker, not the child, failed
+        the run, and `SandboxError` when the worker is gone.
         """
         with self._turn:
             return self._run(jobs, limits, on_trace)
@@ -324,9 +340,10 @@ class Worker:
             raise SandboxError("this worker is gone; start a new one")
         nonces = [secrets.token_hex(16) for _ in jobs]
         messages = [_job_message({**job, "nonce": nonce}) for job, nonce in zip(jobs, nonces)]
+        run_id = secrets.token_hex(8)
         started = time.perf_counter()
         channels, theirs = _open_channels()
-        header = {"limits": self._child_limits(limits)}
+        header = {"run": run_id, "limits": self._child_limits(limits)}
         try:
             socket.send_fds(self._control, [json.dumps(header).encode()], theirs)
         except OSError:
@@ -335,16 +352,23 @@ class Worker:
         finally:
             for fd in theirs:
                 os.close(fd)
-        exchange = _Exchange(self._control, channels, messages, nonces[0], limits.max_output_bytes, on_trace)
-        exchange.run(deadline=started + limits.timeout_s + BACKSTOP_S)
+        exchange = _Exchange(self._control, channels, messages, nonces, limits.max_output_bytes, on_trace)
+        try:
+            exchange.run(deadline=started + limits.timeout_s + BACKSTOP_S)
+            fault = _worker_fault(exchange.reply, run_id)
+        except BaseException:
+            self.close()  # a reply left unread, a child left running: nothing more can be trusted from this worker
+            raise
+        if fault is not None:
+            log = self.log_tail()
+            self.close()
+            raise WorkerFault(f"{fault}{'; worker log: ' + log if log else ''}")
         if exchange.reply is None:
             self.close()  # stuck or killed: nothing more can be trusted from this worker
         status = _status(exchange, limits)
-        frames = bytes(exchange.frames)
-        later = [parse_frame(frames, nonce) if status == "finished" else None for nonce in nonces[1:]]
         return RawRun(
             status=status,
-            traces=(exchange.first_trace if status == "finished" else None, *later),
+            traces=tuple(exchange.reader.trace(nonce) if status == "finished" else None for nonce in nonces),
             stdout=bytes(exchange.output[: limits.max_output_bytes]).decode("utf-8", errors="replace"),
             stdout_truncated=len(exchange.output) > limits.max_output_bytes,
             exit_code=exchange.reply["exit_code"] if exchange.reply else None,
@@ -432,25 +456,39 @@ def _open_channels() -> tuple[_Channels, list[int]]:
     return _Channels(job=job_w, output=output_r, result=result_r), [job_r, output_w, result_w]
 
 
+def _worker_fault(reply: dict[str, Any] | None, run_id: str) -> str | None:
+    """Why this run says nothing about the submission, being the worker's fault; None when it does."""
+    if reply is None:
+        return None  # no reply: the statuses say what happened (timeout, worker_lost, died)
+    if reply.get("run") != run_id:
+        return "the worker answered for another run"
+    if "worker_fault" in reply:
+        return str(reply["worker_fault"])
+    if reply.get("confined") is not True:
+        return f"the worker could not confine a child (exit code {reply.get('exit_code')}: {reply.get('setup_error') or 'no reason given'})"
+    return None
+
+
 class _Exchange:
     """Feeds the jobs and drains output, results and the fork server's reply, all at once.
 
-    The first job goes in at once. The others wait for the first trace (the last frame with
-    its nonce so far; later ones are ignored): then the output still in the pipe is read, the
-    pipe is closed, and only then are they written and the job pipe closed.
+    The first job goes in at once. The others wait for the first trace (its first frame, read
+    by `grader.frames`): then the output still in the pipe is read, the pipe is closed, and only
+    then are they written and the job pipe closed.
     """
 
     def __init__(
-        self, control: socket.socket, channels: _Channels, messages: list[bytes], first_nonce: str, max_output_bytes: int, on_trace: TraceReady | None
+        self, control: socket.socket, channels: _Channels, messages: list[bytes], nonces: list[str], max_output_bytes: int, on_trace: TraceReady | None
     ) -> None:
         self.control = control
         self.on_trace = on_trace
         self.pending = memoryview(messages[0])
         self.later = b"".join(messages[1:])
-        self.first_nonce = first_nonce
+        self.first_nonce = nonces[0]
         self.max_output_bytes = max_output_bytes
         self.output = bytearray()
-        self.frames = bytearray()
+        self.reader = FrameReader(nonces)
+        self.frame_bytes = 0
         self.first_trace: dict[str, Any] | None = None
         self.reply: dict[str, Any] | None = None
         self.worker_lost = False
@@ -476,8 +514,6 @@ class _Exchange:
             selector.close()
             for fd in self.streams:
                 os.close(fd)
-            if self.first_trace is None:
-                self.first_trace = parse_frame(bytes(self.frames), self.first_nonce)
 
     def _handle(self, selector: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
         if key.data == "control":
@@ -516,7 +552,7 @@ class _Exchange:
             self._finish(selector, fd)
 
     def _maybe_cross_to_later_jobs(self, selector: selectors.BaseSelector) -> None:
-        self.first_trace = parse_frame(bytes(self.frames), self.first_nonce)
+        self.first_trace = self.reader.trace(self.first_nonce)
         if self.first_trace is None:
             return
         output = next((fd for fd, name in self.streams.items() if name == "output"), None)
@@ -544,12 +580,13 @@ class _Exchange:
             self._ask_kill()
 
     def _take_frames(self, chunk: bytes) -> None:
-        if len(self.frames) + len(chunk) > MAX_TRACE_BYTES:
+        self.frame_bytes += len(chunk)
+        if self.frame_bytes > MAX_TRACE_BYTES:
             if not self.flooded:
                 self.flooded = True
                 self._ask_kill()
             return
-        self.frames += chunk
+        self.reader.feed(chunk)
 
     def _ask_kill(self) -> None:
         try:
@@ -579,25 +616,3 @@ def _read_available(fd: int) -> bytes:
         return os.read(fd, 65536)
     except BlockingIOError:
         return b""
-
-
-def parse_frame(frames: bytes, nonce: str) -> dict[str, Any] | None:
-    """The last well-formed frame carrying this run's nonce; junk around it is ignored."""
-    # Here, not at the top: tracecheck imports torch, which the CLI loads only once its worker runs.
-    from grader.tracecheck import decode_trace
-
-    marker = f"\n{nonce} ".encode()
-    position = frames.rfind(marker)
-    while position != -1:
-        header_end = frames.find(b"\n", position + len(marker))
-        try:
-            length = int(frames[position + len(marker) : header_end])
-            body = frames[header_end + 1 : header_end + 1 + length]
-            if len(body) == length:
-                trace = decode_trace(body)
-                if isinstance(trace, dict):
-                    return trace
-        except ValueError:
-            pass
-        position = frames.rfind(marker, 0, position)
-    return None
