@@ -75,6 +75,7 @@ class Step(TypedDict, total=False):
     params: ValuesByName
     grads_after: ValuesByName
     faults: dict[str, Fault]
+    not_autograd: Annotated[list[Name], msgspec.Meta(max_length=64)]
 
 
 class Case(TypedDict):
@@ -259,6 +260,8 @@ def _step_problem(step: dict[str, Any], parameters: set[str], is_last: bool, rec
         return "an unfinished or faulty step that does not end its case"
     if not faults.keys() <= parameters:
         return "faults of unknown parameters"
+    if "not_autograd" in step and ("grads" not in step or not set(step["not_autograd"]) <= parameters):
+        return "gradients not from autograd of no recorded gradients"
     if finished and any((faults.get(name) == "not_tensor") != (step["params"][name]["kind"] != "tensor") for name in parameters):
         return "a parameter whose value and fault disagree on whether it is a tensor"
     return None

@@ -188,3 +188,11 @@ def test_the_rule_keeps_only_a_fixed_vocabulary():
     assert all(d.step is None and d.hidden and "20" not in d.message for d in shown.diagnoses)
     assert [d.parameter for d in shown.diagnoses] == ["w", None]
     assert shown.exit_code is None
+
+
+def test_every_diagnosis_has_a_fixed_message_for_hidden_cases():
+    from grader import calls, diagnose
+    from grader.disclosure import HIDDEN_MESSAGES
+
+    assert set(diagnose.CODES) | set(calls.CODES) <= set(HIDDEN_MESSAGES)
+    assert not [message for message in HIDDEN_MESSAGES.values() if "{" in message]
