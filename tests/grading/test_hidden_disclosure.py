@@ -15,8 +15,10 @@ import re
 import shutil
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from markupsafe import escape
 from submissions import GOOD_LINEAR
 
 from grader.disclosure import USER_DEFINED_EXCEPTION, WITHHELD, Hidden, disclosed
@@ -111,13 +113,37 @@ def versions(tmp_path_factory):
     return made
 
 
-def seen(report) -> tuple[dict, str]:
-    """What the student sees: the report as the site and the API hold it, and the CLI's text."""
-    shown = report.to_json()
-    shown.pop("duration_ms")
-    shown.pop("exercise_version")  # the two versions of the exercise differ, by construction
-    text = re.sub(r"graded in \d+ ms", "graded in _ ms", text_report(report))
-    return shown, text
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, pool):
+    """The site's result block, rendered for a report (the page polls it; the API serves the JSON)."""
+    from flask import render_template
+    from gradelab.queue import grading_queue
+    from site_helpers import make_app
+
+    app = make_app(tmp_path_factory.mktemp("site"), pool)
+
+    def render(report) -> str:
+        result = SimpleNamespace(report=report.to_json(), score=report.score, max_score=report.max_score)
+        status = SimpleNamespace(is_final=True, value="graded")
+        submission = SimpleNamespace(id=1, latest_result=result, status=status, events=[])
+        with app.test_request_context():
+            return render_template("student/_result.html", submission=submission, poll_ms=1000)
+
+    yield render
+    grading_queue(app).close()
+
+
+@pytest.fixture
+def seen(site):
+    def seen(report) -> tuple[dict, str, str]:
+        """What the student sees: the report as the API serves it, the CLI's text, the site's page."""
+        shown = report.to_json()
+        shown.pop("duration_ms")
+        shown.pop("exercise_version")  # the two versions of the exercise differ, by construction
+        text = re.sub(r"graded in \d+ ms", "graded in _ ms", text_report(report))
+        return shown, text, site(report)
+
+    return seen
 
 
 @pytest.fixture
@@ -133,17 +159,18 @@ TRAIN_ATTACKS = [(channel, False) for channel in CHANNELS] + [(channel, True) fo
 
 
 @pytest.mark.parametrize(("channel", "slip"), TRAIN_ATTACKS, ids=[f"{c}{'+visible-slip' if s else ''}" for c, s in TRAIN_ATTACKS])
-def test_a_hidden_input_reaches_no_channel_of_a_train_report(versions, pool, still_grades, channel, slip):
+def test_a_hidden_input_reaches_no_channel_of_a_train_report(versions, pool, still_grades, seen, channel, slip):
     source = spy_source(CHANNELS[channel], slip)
     first, second = (grade_submission(exercise, source, pool) for exercise in versions["linear"])
     assert not first.is_full_score and not second.is_full_score  # the attack ran in the hidden case
     assert seen(first) == seen(second)
+    assert escape(first.message) in seen(first)[2]  # the page is the report's
     assert "Leak" not in str(seen(first))
     assert all(d.step is None for d in first.diagnoses if d.hidden)
     still_grades("linear", GOOD_LINEAR)
 
 
-def test_a_hidden_case_takes_no_time_that_is_shown(versions, pool, still_grades):
+def test_a_hidden_case_takes_no_time_that_is_shown(versions, pool, still_grades, seen):
     """duration_ms counts the visible part only: a hidden case that sleeps 5 or 6.25 s is not in it."""
     source = spy_source({"forward": "if not count['slept']:\n    count['slept'] = True\n    time.sleep(v / 4)"})
     first, second = (grade_submission(exercise, source, pool) for exercise in versions["linear"])
@@ -162,7 +189,7 @@ CALLS_ATTACKS = {
 
 
 @pytest.mark.parametrize("attack", list(CALLS_ATTACKS), ids=list(CALLS_ATTACKS))
-def test_a_hidden_input_reaches_no_channel_of_a_calls_report(versions, pool, still_grades, attack):
+def test_a_hidden_input_reaches_no_channel_of_a_calls_report(versions, pool, still_grades, seen, attack):
     reference = (EXERCISES / "vector_backward" / "reference.py").read_text(encoding="utf-8")
     hook = "    if n in (3, 5):\n" + textwrap.indent(CALLS_ATTACKS[attack], " " * 8) + "\n"
     source = re.sub(r"(def grad_with_ones\(n\):\n)", lambda m: m.group(1) + hook, reference)
