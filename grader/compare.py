@@ -220,7 +220,7 @@ class CaseJudge:
             judge_against(transitions.loss_and_grads(check.index - 1))
         for name in raw.get("not_autograd", ()):
             check.grads_ok[name] = False  # right numbers or not, they are not autograd's
-            self._fail(analysis, Mismatch("no_autograd", check, name))
+            self._fail(analysis, Mismatch("no_autograd", check, name, check.expected_grads[name], grads[name] if grads else None))
         if not check.loss_ok:
             self._fail(analysis, Mismatch("loss", check, expected=check.expected_loss, actual=check.student_loss))
         if grads is None:

@@ -58,8 +58,10 @@ def test_gradients_not_from_autograd_are_named_and_fail(grade, pool, how):
     assert report.outcome == "ok", report.message
     assert report.codes[0] == "no_autograd", report.to_json()["diagnoses"]
     assert "did not come from autograd" in report.diagnoses[0].message
-    failed = {check.id for check in report.checks if not check.passed}
-    assert {"gradients", "trace", "hidden_1", "hidden_2"} <= failed
+    failed = {check.id: check.message for check in report.checks if not check.passed}
+    assert {"gradients", "trace", "hidden_1", "hidden_2"} <= set(failed)
+    assert "did not come from autograd at step 1" in failed["gradients"]
+    assert report.first_divergence["quantity"] == "no_autograd" and report.first_divergence["step"] == 1
     assert grade("linear", GOOD_LINEAR).is_full_score
     assert pool.replaced == replaced_before
 
