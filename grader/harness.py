@@ -35,7 +35,8 @@ MAX_NAME_CHARS = 200
 # Captured when the harness is imported, before any student code runs (the fork server imports
 # it before it forks): what a submission could replace to hand in gradients of its own.
 _AUTOGRAD_ENTRIES = ((torch.Tensor, "backward", torch.Tensor.backward), (torch.autograd, "backward", torch.autograd.backward), (torch.autograd, "grad", torch.autograd.grad))
-_GRAD = inspect.getattr_static(torch.Tensor, "grad")  # the descriptor autograd writes through
+_GETATTR_STATIC = inspect.getattr_static
+_GRAD = _GETATTR_STATIC(torch.Tensor, "grad")  # the descriptor autograd writes through
 _REGISTER_HOOK = torch.Tensor.register_post_accumulate_grad_hook
 
 
@@ -125,8 +126,8 @@ def gradient_of(module: types.ModuleType, name: str) -> Any:
 
 def is_autograd_replaced() -> bool:
     """Whether `Tensor.backward`, `torch.autograd.backward` or `.grad` is no longer torch's own."""
-    entries = any(inspect.getattr_static(owner, name, None) is not original for owner, name, original in _AUTOGRAD_ENTRIES)
-    return entries or inspect.getattr_static(torch.Tensor, "grad", None) is not _GRAD
+    entries = any(_GETATTR_STATIC(owner, name, None) is not original for owner, name, original in _AUTOGRAD_ENTRIES)
+    return entries or _GETATTR_STATIC(torch.Tensor, "grad", None) is not _GRAD
 
 
 class GradientWatch:
@@ -142,7 +143,7 @@ class GradientWatch:
         self.module = module
         self.written: set[str] = set()
         self.before: dict[str, tuple[torch.Tensor, torch.Tensor | None, int | None]] = {}
-        self.handles = []
+        self.handles: list[Any] = []
         for name in names:
             parameter = getattr(module, name, None)
             if isinstance(parameter, torch.Tensor) and parameter.is_leaf and parameter.requires_grad:
