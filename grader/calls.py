@@ -119,9 +119,9 @@ def _diagnosis(function: str, found: Difference, hidden: bool) -> Diagnosis:
     code = dict(FIELD_CODES).get(found.field, "wrong_value")
     if hidden:
         message = f"{function}() returns the right thing in the visible case but not in a hidden one: {_WHAT[code]}"
-        return Diagnosis(code, message, hidden=True)
+        return Diagnosis(code, message, parameter=function, hidden=True)
     detail = f"its {found.field} is {_shown(found.actual)}, where the reference's is {_shown(found.expected)}"
-    return Diagnosis(code, f"{function}() returns something else than the reference: {detail}. {_WHAT[code]}")
+    return Diagnosis(code, f"{function}() returns something else than the reference: {detail}. {_WHAT[code]}", parameter=function)
 
 
 _WHAT = {
@@ -136,7 +136,7 @@ _WHAT = {
 def _exception(function: str, error: dict[str, Any], hidden: bool) -> Diagnosis:
     where = "" if hidden or not error.get("line") else f" at line {error['line']}"
     message = "(details of hidden cases are withheld)" if hidden else error.get("message") or ""
-    return Diagnosis("runtime_error", f"{function}() raised {error['type']}{where}: {message}", hidden=hidden)
+    return Diagnosis("runtime_error", f"{function}() raised {error['type']}{where}: {message}", parameter=function, hidden=hidden)
 
 
 def _shown(value: Any) -> str:

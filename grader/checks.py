@@ -76,6 +76,10 @@ def check_loss_value(evidence: Evidence, points: int) -> list[CheckResult]:
 
 
 def check_gradients(evidence: Evidence, points: int) -> list[CheckResult]:
+    handed_in = next((s for s in _steps(evidence) if s.raw.get("not_autograd")), None)
+    if handed_in is not None:
+        names = ", ".join(f"{n}.grad" for n in handed_in.raw["not_autograd"])
+        return [_result("gradients", False, points, f"Gradients after backward() did not come from autograd at {_at(handed_in)}: {names}.")]
     return _per_step_check("gradients", evidence, points, lambda s: {f"{n}.grad": ok for n, ok in s.grads_ok.items()}, "Gradients after backward()")
 
 

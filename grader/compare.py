@@ -101,7 +101,7 @@ class StepCheck:
 class Mismatch:
     """Where a case first departs from the reference, with what was expected and what came."""
 
-    quantity: str  # forward, loss_graph, loss, grad, param, shape, fault, error, prediction, incomplete
+    quantity: str  # forward, loss_graph, loss, grad, no_autograd, param, shape, fault, error, prediction, incomplete
     step: StepCheck | None = None
     parameter: str | None = None
     expected: Values | None = None
@@ -218,6 +218,9 @@ class CaseJudge:
         )
         if not cached:
             judge_against(transitions.loss_and_grads(check.index - 1))
+        for name in raw.get("not_autograd", ()):
+            check.grads_ok[name] = False  # right numbers or not, they are not autograd's
+            self._fail(analysis, Mismatch("no_autograd", check, name, check.expected_grads[name], grads[name] if grads else None))
         if not check.loss_ok:
             self._fail(analysis, Mismatch("loss", check, expected=check.expected_loss, actual=check.student_loss))
         if grads is None:
@@ -286,7 +289,7 @@ def _recorded_as(raw: dict[str, Any], ref_step: dict[str, Any]) -> bool:
     """The student's step holds the very records of the reference's, from the same state (the
     common case of a correct run): every verdict of the step is known without a comparison.
     NaN never equals itself, so a diverged step always takes the full path."""
-    return "faults" not in raw and all(raw.get(key) == ref_step[key] for key in ("loss", "grads", "params"))
+    return "faults" not in raw and "not_autograd" not in raw and all(raw.get(key) == ref_step[key] for key in ("loss", "grads", "params"))
 
 
 def _passed_as(check: StepCheck, ref_step: dict[str, Any]) -> None:

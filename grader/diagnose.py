@@ -71,6 +71,10 @@ MESSAGES = {
         "After backward(), {param}.grad is not the gradient of your loss ({where}){values}. "
         "Do not change .grad by hand between backward() and update(lr)."
     ),
+    "no_autograd": (
+        "The gradient of {param} did not come from autograd ({where}): your code replaced backward() or .grad, or "
+        "wrote {param}.grad itself. Let loss.backward() compute the gradients; that is what the exercise is about."
+    ),
     "wrong_update": "update(lr) does not compute {param} - lr * {param}.grad ({where}): {detail}",
     "shape_mismatch": "{detail} Check the shapes of your tensors (print(t.shape)) against the statement.",
     "hardcoded_output": (
@@ -172,6 +176,7 @@ def _first_mismatch(context: _Context, first: Mismatch) -> list[Diagnosis]:
         "loss_graph": _loss_graph,
         "loss": _loss,
         "grad": _gradient,
+        "no_autograd": _no_autograd,
         "fault": _fault,
         "shape": _shape,
         "param": _update,
@@ -256,6 +261,10 @@ def _gradient(context: _Context, first: Mismatch) -> list[Diagnosis]:
         else:
             found.append(context.make("wrong_gradient", check, name, values=_values(want, got, context.hidden)))
     return found[:1]
+
+
+def _no_autograd(context: _Context, first: Mismatch) -> list[Diagnosis]:
+    return [context.make("no_autograd", first.step, first.parameter)]
 
 
 def _first_loss_mismatch(analysis: CaseAnalysis) -> StepCheck | None:

@@ -24,6 +24,7 @@ from grader.calls import judge_calls
 from grader.checks import Evidence, run_checks, unrun_checks
 from grader.compare import CaseAnalysis, CaseJudge, numbers_of
 from grader.diagnose import diagnose, exception_diagnosis
+from grader.disclosure import WITHHELD, Hidden, disclosed
 from grader.reference import job_cases, reference_traces, stepper_for
 from grader.report import Diagnosis, GradeReport
 from grader.sandbox import RawRun, TraceReady
@@ -50,13 +51,37 @@ class Runner(Protocol):
 
 
 def grade_submission(exercise: Exercise, source: str | bytes, runner: Runner) -> GradeReport:
-    started = time.perf_counter()
+    clock = _Clock(time.perf_counter())
     try:
-        report = _grade(exercise, source, runner)
+        report = _grade(exercise, source, runner, clock)
     except Exception:
         logger.exception("grader fault on exercise %s", exercise.slug)
         report = _unrun(exercise, "internal_error", "The grader failed on this submission. This is not your code's fault; your submission is kept and can be graded again.")
-    return report.with_timing((time.perf_counter() - started) * 1000)
+    return report.with_timing(clock.shown_ms(exercise))
+
+
+class _Clock:
+    """The time a report may show: only what the visible cases took (see `disclosure`).
+
+    Once there are hidden cases, the time of the whole grading carries theirs (a submission
+    can sleep for a hidden input's value), and rounding would only slow that channel down. So
+    `duration_ms` is the time until the visible trace was in, plus the time it took to judge
+    it. When the visible trace never came in, the time measured may include a hidden child run
+    beside it (the pool splits idle runs): the report then shows the wall-clock limit.
+    """
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.visible_in: float | None = None
+        self.visible_judging_s = 0.0
+        self.has_hidden = False
+
+    def shown_ms(self, exercise: Exercise) -> float:
+        if not self.has_hidden:
+            return (time.perf_counter() - self.started) * 1000
+        if self.visible_in is None:
+            return exercise.limits.timeout_s * 1000
+        return (self.visible_in - self.started + self.visible_judging_s) * 1000
 
 
 def build_jobs(exercise: Exercise, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -86,23 +111,26 @@ def decode_source(exercise: Exercise, source: str | bytes) -> tuple[str | None, 
         return None, _unrun(exercise, "syntax_error", message)
 
 
-def _grade(exercise: Exercise, source: str | bytes, runner: Runner) -> GradeReport:
+def _grade(exercise: Exercise, source: str | bytes, runner: Runner, clock: _Clock) -> GradeReport:
     text, refusal = decode_source(exercise, source)
     if refusal is not None:
         return refusal
     assert text is not None
     visible_job, hidden_job = build_jobs(exercise, text)
     jobs = [visible_job, hidden_job] if hidden_job["cases"] else [visible_job]
+    clock.has_hidden = len(jobs) == 2
     ready: list[Future[dict[str, Any]]] = [Future() for _ in jobs]
 
     def on_trace(index: int, trace: dict[str, Any]) -> None:
         if not ready[index].done():  # a pool may run the jobs again on a fresh worker
+            if index == 0:
+                clock.visible_in = time.perf_counter()
             ready[index].set_result(trace)
 
     child = _RUNS.submit(runner.run, jobs, exercise.limits, on_trace)
     traces = reference_traces(exercise)  # overlaps with the child's run
     judge = CaseJudge(stepper_for(exercise), exercise.tolerances["step"], exercise.tolerances["prediction"])
-    early = _judge_as_traces_arrive(child, ready, jobs, traces, judge)
+    early = _judge_as_traces_arrive(child, ready, jobs, traces, judge, clock)
     raw = child.result()
     judged = {index: analyses for index, (trace, analyses) in early.items() if trace is raw.traces[index]}
     failure = _unjudgeable(exercise, visible_job, raw, raw.traces[0], checked=bool(judged.get(0)))
@@ -113,7 +141,7 @@ def _grade(exercise: Exercise, source: str | bytes, runner: Runner) -> GradeRepo
     trace = visible
     if len(jobs) == 2 and _loaded(visible):
         hidden = raw.traces[1]
-        failure = _unjudgeable(exercise, hidden_job, raw, hidden, checked=bool(judged.get(1)))
+        failure = _unjudgeable(exercise, hidden_job, raw, hidden, checked=bool(judged.get(1)), hidden=True)
         if failure is not None:
             return failure
         assert hidden is not None
@@ -125,7 +153,7 @@ def _grade(exercise: Exercise, source: str | bytes, runner: Runner) -> GradeRepo
 
 
 def _judge_as_traces_arrive(
-    child: Future[RawRun], ready: list[Future[dict[str, Any]]], jobs: list[dict[str, Any]], traces: dict[str, Any], judge: CaseJudge
+    child: Future[RawRun], ready: list[Future[dict[str, Any]]], jobs: list[dict[str, Any]], traces: dict[str, Any], judge: CaseJudge, clock: _Clock
 ) -> dict[int, tuple[dict[str, Any], dict[str, CaseAnalysis]]]:
     """Judge each job's trace as soon as the runner hands it over, while the rest still runs.
 
@@ -138,7 +166,10 @@ def _judge_as_traces_arrive(
         for index in range(len(jobs)):
             if index not in judged and ready[index].done():
                 trace = ready[index].result()
+                judging_started = time.perf_counter()
                 judged[index] = (trace, _judged_early(trace, jobs[index], traces, judge))
+                if index == 0:
+                    clock.visible_judging_s = time.perf_counter() - judging_started
     return judged
 
 
@@ -178,10 +209,13 @@ def _output(raw: RawRun) -> dict[str, Any]:
     return {"stdout": raw.stdout, "stdout_truncated": raw.stdout_truncated}
 
 
-def _unjudgeable(exercise: Exercise, job: dict[str, Any], raw: RawRun, trace: dict[str, Any] | None, checked: bool = False) -> GradeReport | None:
+def _unjudgeable(
+    exercise: Exercise, job: dict[str, Any], raw: RawRun, trace: dict[str, Any] | None, checked: bool = False, hidden: bool = False
+) -> GradeReport | None:
     """The report for a run that left nothing to judge of this job; None when `trace` can be judged.
 
-    `checked`: the trace already passed `trace_problem`.
+    `checked`: the trace already passed `trace_problem`. `hidden`: the job holds the hidden
+    cases, so how its child ended goes through `disclosed`.
     """
     output = _output(raw)
     limits = exercise.limits
@@ -194,7 +228,8 @@ def _unjudgeable(exercise: Exercise, job: dict[str, Any], raw: RawRun, trace: di
     if raw.status == "worker_lost":
         return _unrun(exercise, "crashed", "The sandbox running your code stopped before grading finished. Your submission is kept and can be graded again.", **output)
     if trace is None:
-        return _unrun(exercise, "crashed", _death_message(raw.exit_code), **output)
+        exit_code = disclosed(Hidden(exit_code=raw.exit_code), frozenset()).exit_code if hidden else raw.exit_code
+        return _unrun(exercise, "crashed", _death_message(exit_code, hidden), **output)
     problem = None if checked else trace_problem(trace, job)
     if problem is not None:
         logger.warning("refused a malformed trace for %s: %s", exercise.slug, problem)
@@ -221,14 +256,14 @@ def _judge(
     visible_lr = visible[0].case["lr"] if visible else None
     diagnoses = diagnose(analyses, exercise.tolerances["step"], visible_lr)
     failing = next((a for a in analyses if a.student["error"]), None)
-    error = _student_error(failing) if failing else None
+    shown = disclosed(Hidden(error=failing.student["error"] if failing and failing.hidden else None, diagnoses=_hidden(diagnoses)), _names(exercise))
     report = GradeReport(
         exercise=exercise.slug,
         exercise_version=exercise.version,
         outcome=error_outcome(failing.student["error"]) if failing else "ok",
         checks=checks,
-        diagnoses=tuple(diagnoses),
-        error=error,
+        diagnoses=_visible(diagnoses) + shown.diagnoses,
+        error=shown.error if failing and failing.hidden else (_student_error(failing) if failing else None),
         first_divergence=_first_divergence(visible),
         series=_series(visible[0]) if visible else {},
         **output,
@@ -238,12 +273,13 @@ def _judge(
 
 def _judge_calls(exercise: Exercise, job: dict[str, Any], trace: dict[str, Any], traces: dict[str, Any], output: dict[str, Any]) -> GradeReport:
     verdict = judge_calls(exercise, job["cases"], trace["cases"], traces)
+    shown = disclosed(Hidden(diagnoses=_hidden(verdict.diagnoses)), _names(exercise))
     report = GradeReport(
         exercise=exercise.slug,
         exercise_version=exercise.version,
         outcome=error_outcome(verdict.error) if verdict.error else "ok",
         checks=verdict.checks,
-        diagnoses=verdict.diagnoses,
+        diagnoses=_visible(verdict.diagnoses) + shown.diagnoses,
         error=verdict.error,
         first_divergence=verdict.first_divergence,
         **output,
@@ -309,19 +345,30 @@ def contract_message(problem: dict[str, Any]) -> str:
     return f"The parameter `{name}` must be a tensor, but it is {problem['type']}."
 
 
-def _death_message(exit_code: int | None) -> str:
+def _death_message(exit_code: int | None, hidden: bool = False) -> str:
+    if hidden:
+        return f"Your program ended during the hidden cases, before grading finished ({WITHHELD}): do not call exit(), os._exit() or stop the process."
     if exit_code is not None and exit_code < 0:
         return f"Your program was killed by signal {-exit_code} before grading finished."
     return f"Your program ended (exit code {exit_code}) before grading finished: do not call exit(), os._exit() or stop the process."
 
 
 def _student_error(analysis: CaseAnalysis) -> dict[str, Any]:
-    error = dict(analysis.student["error"])
-    if analysis.hidden:
-        error.update(message="(details of hidden cases are withheld)", step=None, case="hidden")
-    else:
-        error["case"] = analysis.name
-    return error
+    """The exception of a visible case, as recorded (a hidden one's goes through `disclosed`)."""
+    return {**analysis.student["error"], "case": analysis.name}
+
+
+def _visible(diagnoses: Iterable[Diagnosis]) -> tuple[Diagnosis, ...]:
+    return tuple(d for d in diagnoses if not d.hidden)
+
+
+def _hidden(diagnoses: Iterable[Diagnosis]) -> tuple[Diagnosis, ...]:
+    return tuple(d for d in diagnoses if d.hidden)
+
+
+def _names(exercise: Exercise) -> frozenset[str]:
+    """The exercise's own words, which a hidden diagnosis may name: its parameters and functions."""
+    return frozenset(exercise.parameters) | frozenset(exercise.functions)
 
 
 def _first_divergence(visible: list[CaseAnalysis]) -> dict[str, Any] | None:
@@ -361,10 +408,7 @@ def _series(analysis: CaseAnalysis) -> dict[str, Any]:
 
 def _with_summary(report: GradeReport, limits: Limits) -> GradeReport:
     if report.error:
-        error = report.error
-        where = f" at line {error['line']}" if error.get("line") else f" during {error['phase']}()"
-        when = f" (step {error['step']})" if error.get("step") else ""
-        message = f"Your code raised {error['type']}{where}{when}."
+        message = _raised(report.error)
         if report.outcome != "crashed":
             message = f"{_limit_message(report.outcome, limits)} {message}"
     elif report.is_full_score:
@@ -373,3 +417,11 @@ def _with_summary(report: GradeReport, limits: Limits) -> GradeReport:
         failed = [c.id for c in report.checks if not c.passed]
         message = f"{len(failed)} check(s) fail: {', '.join(failed)}."
     return replace(report, message=message)
+
+
+def _raised(error: dict[str, Any]) -> str:
+    if error.get("case") == "hidden":  # already `disclosed`: its type is all there is
+        return f"Your code raised an exception in a hidden case ({error['type']}); {WITHHELD}."
+    where = f" at line {error['line']}" if error.get("line") else f" during {error['phase']}()"
+    when = f" (step {error['step']})" if error.get("step") else ""
+    return f"Your code raised {error['type']}{where}{when}."

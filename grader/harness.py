@@ -32,6 +32,14 @@ MAX_MESSAGE_CHARS = 2000
 MAX_NAME_CHARS = 200
 
 
+# Captured when the harness is imported, before any student code runs (the fork server imports
+# it before it forks): what a submission could replace to hand in gradients of its own.
+_AUTOGRAD_ENTRIES = ((torch.Tensor, "backward", torch.Tensor.backward), (torch.autograd, "backward", torch.autograd.backward), (torch.autograd, "grad", torch.autograd.grad))
+_GETATTR_STATIC = inspect.getattr_static
+_GRAD = _GETATTR_STATIC(torch.Tensor, "grad")  # the descriptor autograd writes through
+_REGISTER_HOOK = torch.Tensor.register_post_accumulate_grad_hook
+
+
 class StopCase(Exception):
     """The loop cannot go on: the case ends here, for a reason the parent will diagnose."""
 
@@ -113,7 +121,48 @@ def gradient_of(module: types.ModuleType, name: str) -> Any:
     parameter = getattr(module, name, None)
     if not isinstance(parameter, torch.Tensor) or not (parameter.is_leaf or parameter.retains_grad):
         return None
-    return parameter.grad
+    return _GRAD.__get__(parameter)  # the tensor's own .grad, whatever a submission put on the class
+
+
+def is_autograd_replaced() -> bool:
+    """Whether `Tensor.backward`, `torch.autograd.backward` or `.grad` is no longer torch's own."""
+    entries = any(_GETATTR_STATIC(owner, name, None) is not original for owner, name, original in _AUTOGRAD_ENTRIES)
+    return entries or _GETATTR_STATIC(torch.Tensor, "grad", None) is not _GRAD
+
+
+class GradientWatch:
+    """Which parameters' gradients one backward() changed without autograd's engine writing them.
+
+    A post-accumulate-grad hook on each current leaf parameter fires only when the engine
+    accumulates into its .grad; a gradient that changed without it (set by hand, by a replaced
+    backward, on a parameter rebound meanwhile) did not come from autograd. A gradient left as
+    it was (a parameter outside this step's graph) is not counted.
+    """
+
+    def __init__(self, module: types.ModuleType, names: list[str]) -> None:
+        self.module = module
+        self.written: set[str] = set()
+        self.before: dict[str, tuple[torch.Tensor, torch.Tensor | None, int | None]] = {}
+        self.handles: list[Any] = []
+        for name in names:
+            parameter = getattr(module, name, None)
+            if isinstance(parameter, torch.Tensor) and parameter.is_leaf and parameter.requires_grad:
+                grad = _GRAD.__get__(parameter)
+                self.before[name] = (parameter, grad, grad._version if grad is not None else None)
+                self.handles.append(_REGISTER_HOOK(parameter, lambda _, name=name: self.written.add(name)))
+
+    def not_from_autograd(self) -> list[str]:
+        for handle in self.handles:
+            handle.remove()
+        replaced = is_autograd_replaced()
+        missed = []
+        for name, (parameter, grad, version) in self.before.items():
+            current = getattr(self.module, name, None)
+            now = gradient_of(self.module, name)
+            changed = current is not parameter or now is not grad or (now is not None and now._version != version)
+            if now is not None and (replaced or (changed and name not in self.written)):
+                missed.append(name)
+        return missed
 
 
 def training_samples(case: dict[str, Any]) -> list[tuple[Any, Any]]:
@@ -196,8 +245,11 @@ def _run_step(module: types.ModuleType, step: dict[str, Any], names: list[str], 
     if not is_in_graph(loss):
         raise StopCase("detached_loss")
     where["phase"] = "backward"
+    watch = GradientWatch(module, names)
     loss.backward()
     step["grads"] = {name: describe(gradient_of(module, name)) for name in names}
+    if missed := watch.not_from_autograd():
+        step["not_autograd"] = missed
     where["phase"] = "update"
     module.update(lr)
     step["params"] = {name: describe(getattr(module, name, None)) for name in names}

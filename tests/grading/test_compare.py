@@ -115,26 +115,52 @@ class Replay:
         return replace(self.raw, traces=copy.deepcopy(self.raw.traces))
 
 
+def assert_shortcuts_judge_as_the_full_path(exercise: Exercise, pool, monkeypatch) -> None:
+    """Each solution and labelled mistake, one recorded run judged three ways: as a warm grader
+    on this machine does (vectorized reference steps where `enable_batching` allows them here,
+    and steps recorded exactly as the reference's passed without comparison), with single
+    steps, and with every step compared. Same report."""
+    stepper = stepper_for(exercise)
+    warm = stepper.enable_batching(job_cases(exercise), reference_traces(exercise)) is None
+    try:
+        for labelled in exercise.solutions() + exercise.mistakes():
+            source = labelled.path.read_text(encoding="utf-8")
+            replay = Replay(pool.run(list(build_jobs(exercise, source)), exercise.limits))
+            reports = []
+            for batched, shortcut in ((warm, True), (False, True), (warm, False)):
+                stepper.batched = batched
+                with monkeypatch.context() as patch:
+                    if not shortcut:
+                        patch.setattr(compare, "_recorded_as", lambda raw, ref_step: False)
+                    reports.append(grade_submission(exercise, source, replay).to_json() | {"duration_ms": None})
+            assert reports[0] == reports[1] == reports[2], labelled.path.name
+    finally:
+        stepper.batched = warm
+
+
 @pytest.mark.parametrize("slug", TRAIN)
 def test_shortcuts_judge_every_file_as_the_full_path_does(catalog, pool, slug, monkeypatch):
-    """Each solution and labelled mistake, one recorded run judged three ways: as a warm grader
-    does (vectorized reference steps, and steps recorded exactly as the reference's passed
-    without comparison), with single steps, and with every step compared. Same report."""
-    exercise = catalog[slug]
+    """On whichever path this machine takes: vectorized where its CPU gives single steps' bits."""
+    assert_shortcuts_judge_as_the_full_path(catalog[slug], pool, monkeypatch)
+
+
+def test_shortcuts_judge_as_the_full_path_where_vectorized_steps_differ(catalog, pool, monkeypatch):
+    """A CPU whose vectorized kernels round otherwise (Intel AVX-512 on `matrix_mse`): the grader
+    keeps single steps there, and the reports are still those of the full path."""
+    exercise = catalog["matrix_mse"]
     stepper = stepper_for(exercise)
-    assert stepper.enable_batching(job_cases(exercise), reference_traces(exercise)) is None
-    for labelled in exercise.solutions() + exercise.mistakes():
-        source = labelled.path.read_text(encoding="utf-8")
-        replay = Replay(pool.run(list(build_jobs(exercise, source)), exercise.limits))
-        reports = []
-        for batched, shortcut in ((True, True), (False, True), (True, False)):
-            stepper.batched = batched
-            with monkeypatch.context() as patch:
-                if not shortcut:
-                    patch.setattr(compare, "_recorded_as", lambda raw, ref_step: False)
-                reports.append(grade_submission(exercise, source, replay).to_json() | {"duration_ms": None})
-        stepper.batched = True
-        assert reports[0] == reports[1] == reports[2], labelled.path.name
+    vectorized = Stepper._vectorized_updates
+
+    def rounded_otherwise(self, starts, grads, lr):
+        return [{name: [v + 1e-9 * abs(v) for v in values] for name, values in state.items()} for state in vectorized(self, starts, grads, lr)]
+
+    before = stepper.batched
+    monkeypatch.setattr(Stepper, "_vectorized_updates", rounded_otherwise)
+    try:
+        assert "vectorized steps differ from single steps" in stepper.enable_batching(job_cases(exercise), reference_traces(exercise))
+        assert_shortcuts_judge_as_the_full_path(exercise, pool, monkeypatch)
+    finally:
+        stepper.batched = before
 
 
 def exercise_with_reference(tmp_path: Path, slug: str, replace_lines: dict[str, str]) -> Exercise:
