@@ -129,7 +129,7 @@ def sandbox_problem() -> str | None:
         return f"the sandbox needs Linux namespaces, and this is {platform.system()}"
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed (Debian/Ubuntu: `apt-get install bubblewrap`)"
-    trial = subprocess.run([*bwrap_arguments(), sys.executable, "-I", "-S", "-c", "pass"], capture_output=True, text=True, umask=0o022)
+    trial = subprocess.run([*bwrap_arguments(), _interpreter(), "-I", "-S", "-c", "pass"], capture_output=True, text=True, umask=0o022)
     if trial.returncode != 0:
         return f"bubblewrap cannot create its namespaces here: {trial.stderr.strip() or trial.returncode}"
     return None
@@ -173,6 +173,13 @@ def _programs() -> list[str]:
     if not any(executable.startswith(root + "/") for root in python_roots()):
         programs.append(executable)  # an interpreter from the system's own /usr/bin
     return programs
+
+
+def _interpreter() -> str:
+    """This interpreter by a path the sandbox has: its folder resolved (the runtime is mounted at
+    its real path, so a virtual environment reached through a symlink is not there under that
+    name), its own name kept, so that Python still finds the environment's pyvenv.cfg beside it."""
+    return os.path.join(os.path.realpath(os.path.dirname(sys.executable)), os.path.basename(sys.executable))
 
 
 def python_roots() -> list[str]:
@@ -221,7 +228,7 @@ def _bound_scratch_inodes_command() -> list[str]:
     is the bound."""
     if os.geteuid() != 0:
         return []
-    return [sys.executable, "-I", "-S", "-c", _BOUND_SCRATCH_INODES % SCRATCH_INODES]
+    return [_interpreter(), "-I", "-S", "-c", _BOUND_SCRATCH_INODES % SCRATCH_INODES]
 
 
 _fallback_uids = itertools.count()
@@ -280,7 +287,7 @@ class Worker:
         entry = self._cgroup.entry_command() if self._cgroup is not None else []
         if self._scratch is not None:
             return [*entry, sys.executable, "-I", str(GRADER_DIR / "forkserver.py"), str(control_fd), self._scratch.name, *options]
-        python = [sys.executable, "-I", f"{SANDBOX_HOME}/forkserver.py", str(control_fd), "/tmp", *options]
+        python = [_interpreter(), "-I", f"{SANDBOX_HOME}/forkserver.py", str(control_fd), "/tmp", *options]
         nproc = ["--setenv", MAX_TASKS_ENV, str(self.bounds.max_tasks)] if self.bounds.tasks_by == "RLIMIT_NPROC" else []
         return [*entry, *bwrap_arguments(), *nproc, *_bound_scratch_inodes_command(), *_drop_to_sandbox_uid_command(self.bounds.uid), *python]
 

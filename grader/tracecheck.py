@@ -204,6 +204,8 @@ def trace_problem(trace: Any, job: dict[str, Any]) -> str | None:
     driver = "calls" if job.get("driver") == "calls" else "train"
     if isinstance(trace, MalformedTrace):
         return trace.problems[driver]
+    if isinstance(trace, dict) and set(trace) == {"unreadable"}:  # grader.frames could not read the frame
+        return f"an unreadable frame: {trace['unreadable']}"
     if not isinstance(trace, _DECODERS[driver][1]):
         try:
             msgspec.convert(trace, _TYPES[driver])

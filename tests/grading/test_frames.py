@@ -16,6 +16,7 @@ from test_hostile import still_grades  # noqa: F401  (the fixture)
 from grader.frames import FrameReader, parse_frame, unreadable_trace
 from grader.grading import build_jobs, grade_submission
 from grader.sandbox import Worker
+from grader.tracecheck import trace_problem
 
 TRACE = b'{"format":1}'
 
@@ -60,10 +61,11 @@ def test_frames_split_at_any_byte_read_as_whole_ones():
     ],
     ids=["nested-list", "nested-object", "not-json", "a-list", "a-string", "spaced-length", "float-length", "signed-length", "underscored-length", "400-digit-length", "no-length"],
 )
-def test_a_frame_that_cannot_be_read_is_unreadable_not_an_error(forged):
+def test_a_frame_that_cannot_be_read_is_refused_not_an_error(forged, catalog):
     reader = read(["a"], forged + frame("a", TRACE))  # the honest frame after it comes too late
     assert reader.is_decided("a")
-    assert set(reader.trace("a")) == {"unreadable"}
+    visible_job, _ = build_jobs(catalog["linear"], GOOD_LINEAR)
+    assert trace_problem(reader.trace("a"), visible_job) is not None  # unreadable, or decoded but malformed
 
 
 def test_a_frame_cut_short_is_no_trace():
@@ -76,8 +78,10 @@ def test_headers_of_a_decided_nonce_do_not_swallow_the_next_jobs_frame():
     assert reader.trace("b") == {"format": 1}
 
 
-def test_unreadable_traces_name_why():
+def test_unreadable_traces_name_why(catalog):
     assert unreadable_trace("why") == {"unreadable": "why"}
+    visible_job, _ = build_jobs(catalog["linear"], GOOD_LINEAR)
+    assert trace_problem(unreadable_trace("why"), visible_job) == "an unreadable frame: why"
 
 
 def flood_of_headers(count: int, target: str = "visible") -> str:

@@ -270,3 +270,14 @@ def test_emptying_the_scratch_folder_needs_no_recursion_nor_paths(tmp_path):
     finally:  # whatever is left would break pytest's own (recursive) removal of old temporary folders
         subprocess.run(["chmod", "-R", "u+rwx", str(scratch)], check=False)
         subprocess.run(["rm", "-rf", str(scratch)], check=True)
+
+
+def test_a_virtual_environment_reached_through_a_symlink_still_runs_the_sandbox(tmp_path):
+    """A venv behind a symlink (a linked checkout, a worktree): bubblewrap mounts the runtime at its
+    real path, so the interpreter must be named by that path too."""
+    linked = tmp_path / "venv"
+    linked.symlink_to(sys.prefix)
+    script = "from grader.sandbox import Worker\nwith Worker(warm_up=False) as worker:\n    print(worker.wait_ready()['ready'])\n"
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([str(linked / "bin" / "python"), "-c", script], capture_output=True, text=True, env=environment, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "True", run.stderr[-2000:]
