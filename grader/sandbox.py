@@ -4,7 +4,9 @@ A `Worker` is one fork server (`grader.forkserver`) in a bubblewrap sandbox: its
 network, IPC and UTS namespaces, a root filesystem that holds only the Python runtime, the
 installed packages (read-only) and the three files of the harness, a private `/tmp`, and no
 environment but what is set here. It runs as the unprivileged uid 65534 when the grader runs as
-root, and as the grader's own uid in a user namespace otherwise; it dies with the grader. The
+root, and as the grader's own uid in a user namespace otherwise; it dies with the grader. Each
+worker runs in a cgroup of its own (`grader.cgroup`: tasks, memory counting kernel memory, one
+CPU), or, where none can be made, under `RLIMIT_NPROC` with a uid of its own as root. The
 exercises, reference solutions, hidden cases, database, instance folder and other submissions
 are simply not in its view.
 
