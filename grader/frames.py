@@ -21,7 +21,7 @@ therefore costs one scan, not a parse each (64 MB of them: a few hundredths of a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 MAX_LENGTH_DIGITS = 10  # a body of more than 9,999,999,999 bytes is nothing the grader reads
@@ -36,7 +36,9 @@ def unreadable_trace(reason: str) -> dict[str, Any]:
 class FrameReader:
     """Feed it a child's result pipe chunk by chunk; ask it for each job's trace at any time."""
 
-    def __init__(self, nonces: Sequence[str]) -> None:
+    def __init__(self, nonces: Sequence[str], decode: Callable[[bytes], Any] | None = None) -> None:
+        """`decode` turns a whole body into a trace (default: the trace check's `decode_trace`)."""
+        self._decode = decode or _trace_decoder()
         self._traces: dict[str, dict[str, Any]] = {}
         self._waiting = {nonce: f"\n{nonce} ".encode("ascii") for nonce in nonces}  # nonce: its marker
         self._marker_bytes = max((len(marker) for marker in self._waiting.values()), default=0)
@@ -101,7 +103,7 @@ class FrameReader:
         end = self._position + length
         if len(self._buffer) < end:
             return False
-        self._decide(nonce, _decoded(bytes(self._buffer[self._position : end])))
+        self._decide(nonce, _decoded(self._decode, bytes(self._buffer[self._position : end])))
         self._body = None
         self._position = end
         return True
@@ -119,13 +121,17 @@ class FrameReader:
             self._position = 0
 
 
-def _decoded(body: bytes) -> dict[str, Any]:
-    """The trace a whole body holds, or an unreadable trace; never raises."""
+def _trace_decoder() -> Callable[[bytes], Any]:
     # Here, not at the top: tracecheck imports torch, which the CLI loads only once its worker runs.
     from grader.tracecheck import decode_trace
 
+    return decode_trace
+
+
+def _decoded(decode: Callable[[bytes], Any], body: bytes) -> dict[str, Any]:
+    """The trace a whole body holds, or an unreadable trace; never raises."""
     try:
-        trace = decode_trace(body)
+        trace = decode(body)
     except Exception as error:  # not JSON, nested too deep (RecursionError), too large (MemoryError): the child's doing
         return unreadable_trace(f"a frame that cannot be decoded ({type(error).__name__})")
     return trace if isinstance(trace, dict) else unreadable_trace("a frame that is not a JSON object")
