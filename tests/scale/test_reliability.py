@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from grading_order import wait_final
 from live_services import TcpForwarder
 from site_helpers import Auth, make_app, submission_id, submit
 from sqlalchemy import func, select
@@ -19,19 +20,6 @@ from gradelab.queue import grading_queue
 ROOT = Path(__file__).resolve().parents[2]
 SEED = (ROOT / "exercises/linear/solutions/seed.py").read_text()
 SLOW_SEED = "import time\ntime.sleep(2)\n" + SEED  # long enough to be killed in the middle
-
-
-def wait_all_final(app, ids: list[int], timeout_s: float = 90) -> dict[int, Submission]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        with app.app_context():
-            rows = {s.id: s for s in db.session.scalars(select(Submission).where(Submission.id.in_(ids)))}
-            if all(row.status.is_final for row in rows.values()) or time.monotonic() > deadline:
-                for row in rows.values():
-                    row.events, row.results  # noqa: B018 (load before the session closes)
-                db.session.expunge_all()
-                return rows
-        time.sleep(0.2)
 
 
 def result_counts(app, ids: list[int]) -> dict[int, int]:
@@ -53,7 +41,7 @@ def test_two_workers_share_the_queue_and_grade_each_submission_once(site, studen
     for worker in workers:
         worker.wait_ready()
     ids = [submission_id(submit(student, "linear", "import time\ntime.sleep(0.3)\n" + SEED)) for _ in range(8)]
-    rows = wait_all_final(site, ids)
+    rows = wait_final(site, ids, timeout_s=90)
     assert all(row.status == Status.GRADED and row.score == 100 for row in rows.values())
     assert result_counts(site, ids) == {sid: 1 for sid in ids}
     graders = {event.detail.rsplit(" on ", 1)[1] for row in rows.values() for event in row.events if event.status == Status.RUNNING}
@@ -76,7 +64,7 @@ def test_a_worker_killed_mid_grade_loses_nothing(site, student, start_worker):
     victim = next(w for w in (first, second) if w.process.pid == victim_pid)
     os.kill(victim_pid, signal.SIGKILL)
     victim.process.wait()
-    row = wait_all_final(site, [sid])[sid]
+    row = wait_final(site, [sid], timeout_s=90)[sid]
     assert row.status == Status.GRADED and row.score == 100
     assert row.attempts == 2
     assert result_counts(site, [sid]) == {sid: 1}
@@ -93,7 +81,7 @@ def test_jobs_waiting_in_a_restarted_redis_are_graded(site, student, redis, star
     ids.append(submission_id(submit(student, "linear", SEED)))  # sent while Redis is down: stored anyway
     redis.start()
     start_worker("late").wait_ready()
-    rows = wait_all_final(site, ids)
+    rows = wait_final(site, ids, timeout_s=90)
     assert all(row.status == Status.GRADED and row.score == 100 for row in rows.values()), {i: r.status for i, r in rows.items()}
     assert result_counts(site, ids) == {sid: 1 for sid in ids}
 
@@ -129,7 +117,7 @@ def test_every_known_solution_and_mistake_is_stored_on_postgresql(site, student,
     files = exercise.solutions() + exercise.mistakes()
     ids = {submission_id(submit(student, "linear", labelled.read())): labelled for labelled in files}
     start_worker("all").wait_ready()
-    rows = wait_all_final(site, list(ids), timeout_s=180)
+    rows = wait_final(site, list(ids), timeout_s=180)
     assert {rows[sid].status for sid in ids} == {Status.GRADED}, {ids[sid].path.name: rows[sid].events[-1].detail for sid in ids}
     assert result_counts(site, list(ids)) == {sid: 1 for sid in ids}
     for sid, labelled in ids.items():
