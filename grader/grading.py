@@ -17,8 +17,8 @@ import logging
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Any
 
 from grader.calls import judge_calls
 from grader.checks import Evidence, run_checks, unrun_checks
@@ -27,7 +27,7 @@ from grader.diagnose import diagnose, exception_diagnosis
 from grader.disclosure import WITHHELD, Hidden, disclosed
 from grader.reference import job_cases, reference_traces, stepper_for
 from grader.report import Diagnosis, GradeReport
-from grader.sandbox import RawRun, TraceReady
+from grader.sandbox import RawRun, Runner, TraceReady
 from grader.spec import Exercise, Limits
 from grader.tracecheck import trace_problem
 
@@ -42,12 +42,6 @@ FORBIDDEN_HINT = "Submissions may not start processes, open network connections,
 # reference work overlaps the run. Shared: starting a thread per submission costs milliseconds
 # on a busy machine.
 _RUNS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="gradelab-run")
-
-
-class Runner(Protocol):
-    """Runs a submission's jobs in the sandbox: a `sandbox.Worker` or a `pool.WorkerPool`."""
-
-    def run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun: ...
 
 
 def grade_submission(exercise: Exercise, source: str | bytes, runner: Runner) -> GradeReport:

@@ -48,7 +48,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from grader.cgroup import WORKER_MAX_TASKS, WorkerCgroup
 from grader.frames import FrameReader, parse_frame  # noqa: F401  (parse_frame: the reader over a whole stream)
@@ -96,6 +96,12 @@ class RawRun:
     exit_code: int | None
     duration_ms: float
     cpu_s: float | None = None
+
+
+class Runner(Protocol):
+    """Runs a submission's jobs in the sandbox: a `sandbox.Worker` or a `pool.WorkerPool`."""
+
+    def run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun: ...
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.grading import Runner, grade_submission
+from grader.grading import grade_submission
 from grader.report import GradeReport
+from grader.sandbox import Runner
 from grader.spec import Exercise
 
 

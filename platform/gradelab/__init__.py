@@ -10,7 +10,7 @@ from flask import Flask
 from .config import MissingSecretKey, default_config, environment_config, read_secret_key
 
 if TYPE_CHECKING:  # grader.grading imports torch: the `gradelab` command must not pay for it at start
-    from grader.grading import Runner
+    from grader.sandbox import Runner
 
 
 def create_app(test_config: dict[str, Any] | None = None, runner: Runner | None = None) -> Flask:

@@ -25,7 +25,7 @@ from .db import db
 from .worker import Leases, grade_next, requeue_expired
 
 if TYPE_CHECKING:
-    from grader.grading import Runner
+    from grader.sandbox import Runner
 
 log = logging.getLogger(__name__)
 

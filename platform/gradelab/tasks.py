@@ -13,7 +13,7 @@ from celery import Celery
 from flask import Flask
 
 if TYPE_CHECKING:
-    from grader.grading import Runner
+    from grader.sandbox import Runner
 
 
 def make_celery(app: Flask, runner: Runner | None = None) -> Celery:

@@ -26,9 +26,10 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from grader.grading import Runner, grade_submission
+from grader.grading import grade_submission
 from grader.render import json_safe
 from grader.report import GradeReport
+from grader.sandbox import Runner
 from grader.spec import Exercise as ExerciseSpec
 
 from .models import GradeResult, Status, Submission, SubmissionEvent, utcnow
