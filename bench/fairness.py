@@ -75,7 +75,7 @@ def main() -> None:
     print(f"code: {Path(gradelab.__file__).parent}; {args.workers} sandboxed workers; in-flight limit {args.in_flight or 'default'}")
     with WorkerPool(args.workers) as pool:
         pool.wait_ready()
-        warm_up([load_catalog(ROOT / "exercises")["linear"]])
+        warm_up([load_catalog(ROOT / "exercises")["linear"]], pool)
         started = time.perf_counter()
         (queued_s, graded_s), accepted = bobs_wait_behind_a_backlog(pool, config, args.slow_s, args.backlog)
         print(f"backlog: Ada sent {args.backlog} x {args.slow_s:g} s, {accepted} accepted; Bob waited {queued_s:.2f} s for a worker, {graded_s:.2f} s for his grade")

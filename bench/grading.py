@@ -29,10 +29,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import harness  # noqa: E402
+from grader.drivers.train.loop import install_parameters, test_input, training_samples  # noqa: E402
+from grader.drivers.train.reference import job_cases  # noqa: E402
+from grader.drivers.train.trace import Case  # noqa: E402
 from grader.grading import grade_submission, warm_up  # noqa: E402
 from grader.pool import WorkerPool  # noqa: E402
-from grader.reference import job_cases, load_reference  # noqa: E402
+from grader.reference import load_reference  # noqa: E402
 from grader.sandbox import RawRun, TraceReady, Worker  # noqa: E402
 from grader.spec import Exercise, Limits, load_catalog  # noqa: E402
 
@@ -63,19 +65,19 @@ def own_compute(exercise: Exercise, rounds: int) -> tuple[list[float], list[floa
     module = load_reference(exercise)
     cases = job_cases(exercise)
 
-    def train(case: dict[str, Any]) -> float:
+    def train(case: Case) -> float:
         started = time.perf_counter()
-        harness.install_parameters(module, case["init"])
-        for _ in range(case["epochs"]):
-            for x, y in harness.training_samples(case):
+        install_parameters(module, case.init)
+        for _ in range(case.epochs):
+            for x, y in training_samples(case):
                 module.loss(x, y).backward()
-                module.update(case["lr"])
-        module.forward(harness.test_input(case))
+                module.update(case.lr)
+        module.forward(test_input(case))
         return (time.perf_counter() - started) * 1000
 
     every, visible = [], []
     for _ in range(rounds):
-        timings = [(case["hidden"], train(case)) for case in cases]
+        timings = [(case.hidden, train(case)) for case in cases]
         every.append(sum(ms for _, ms in timings))
         visible.append(sum(ms for hidden, ms in timings if not hidden))
     return every, visible
@@ -133,10 +135,10 @@ def main() -> None:
 
     exercise = load_catalog(ROOT / "exercises")[options.exercise]
     sources = submissions_of(exercise)
-    warm_up([exercise])
     floor_every, floor_visible = own_compute(exercise, rounds=30)
     with WorkerPool(options.workers) as pool:
         pool.wait_ready()
+        warm_up([exercise], pool)
         timed_grades(exercise, sources, lambda: (pool, lambda: None), len(sources))  # one round untimed
         warm = timed_grades(exercise, sources, lambda: (pool, lambda: None), options.submissions)
         rate, child_cpu_ms, grader_cpu_ms = throughput(exercise, sources, pool, options.burst, clients=2 * options.workers)

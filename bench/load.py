@@ -55,7 +55,7 @@ def baseline_per_s(count: int, workers: int) -> float:
     exercise = load_catalog(ROOT / "exercises")["linear"]
     with WorkerPool(workers) as pool:
         pool.wait_ready()
-        warm_up([exercise])
+        warm_up([exercise], pool)
         batch = list(itertools.islice(itertools.cycle(sources()), count))
         started = time.perf_counter()
         with ThreadPoolExecutor(workers * 2) as clients:

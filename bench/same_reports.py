@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.grading import grade_submission, warm_up  # noqa: E402
 from grader.pool import WorkerPool  # noqa: E402
-from grader.render import json_safe  # noqa: E402
+from grader.report import json_safe  # noqa: E402
 from grader.spec import Exercise, load_catalog  # noqa: E402
 
 UNSTABLE = ("duration_ms",)  # wall-clock time: the one field that differs between two runs
@@ -36,9 +36,9 @@ def course_files(exercise: Exercise) -> list[Path]:
 
 def reports(exercises: dict[str, Exercise], sandboxes: int) -> dict[str, dict[str, Any]]:
     """Each file's report by its path under the exercises folder, timing left out."""
-    warm_up(exercises.values())
     pool = WorkerPool(sandboxes)
     pool.wait_ready()
+    warm_up(exercises.values(), pool)
     work = [(exercise, path) for exercise in exercises.values() for path in course_files(exercise)]
     try:
         with ThreadPoolExecutor(max_workers=2 * sandboxes) as threads:

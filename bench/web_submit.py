@@ -81,7 +81,7 @@ def main() -> None:
         pool.wait_ready()
         site, app = start_site(Path(folder), pool)
         exercise = exercise_catalog(app)["linear"]
-        warm_up([exercise])
+        warm_up([exercise], pool)
         grade_submission(exercise, SEED, pool)  # first grade off the clock
         direct = []
         for _ in range(args.submissions):

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from grader import render
+from grader.report import json_safe
 from grader.sandbox import SandboxError, Worker, sandbox_problem
 from grader.spec import LANGUAGES, Exercise, ExerciseError, exercises_dir, load_catalog
 from grader.terminal import json_text, printable
@@ -142,11 +143,13 @@ def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool, unsafe: 
     except SandboxError as error:
         raise GraderFault(str(error)) from None
     with worker:
-        from grader.grading import grade_submission  # imports torch: only for the commands that grade
+        from grader.grading import (
+            grade_submission,  # imports torch: only for the commands that grade
+        )
 
         report = grade_submission(spec, source, worker)
     if as_json:
-        click.echo(json_text(render.json_safe(report.to_json())))
+        click.echo(json_text(json_safe(report.to_json())))
     else:
         click.echo(render.text_report(report, use_color=sys.stdout.isatty()))
     if report.outcome == "internal_error":
@@ -173,12 +176,12 @@ def check_exercises(ctx: click.Context, slugs: tuple[str, ...], workers: int, un
     _require_sandbox(unsafe)
     from grader.grading import warm_up
     from grader.pool import WorkerPool
-    from grader.selfcheck import check_exercise
+    from grader.selfcheck import check_exercise, selfcheck_table
 
     with WorkerPool(workers, unsafe=unsafe) as pool:
-        unbatched = warm_up(chosen)  # grade as a server does, vectorized reference steps included
+        unbatched = warm_up(chosen, pool)  # grade as a server does, vectorized reference steps included
         rows = [row for exercise in chosen for row in check_exercise(exercise, pool)]
-    click.echo(render.selfcheck_table(rows))
+    click.echo(selfcheck_table(rows))
     for slug, reason in unbatched.items():
         click.echo(printable(f"note: {slug}: reference steps run one at a time, which is slower ({reason})"))
     failed = [row for row in rows if not row.ok]

@@ -22,7 +22,8 @@ seccomp filter refuses those calls on any process but itself, and before each fo
 checks that nothing of the kind changed since it started.
 
 Run as `python -I forkserver.py CONTROL_FD SCRATCH_DIR [--no-warm-up]`; the standard library,
-torch and pyseccomp are all it imports besides its two neighbours.
+torch, msgspec and pyseccomp are all it imports besides the sandbox side of the grader package
+(`grader.sandbox.sandbox_files`): its neighbours, the trace types and every kind's loop.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ import sys
 import time
 from typing import Any, NoReturn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The folder that holds the grader package: in the sandbox, only its sandbox side is there.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402  (the reason this process exists: every child inherits it)
 
-import confine  # noqa: E402
-import harness  # noqa: E402
+from grader import confine, harness  # noqa: E402
 
 PR_SET_DUMPABLE = 4
 MADV_HUGEPAGE, MADV_COLLAPSE = 14, 25
@@ -74,6 +75,7 @@ def main() -> None:
         _warm_up()
         _huge_pages()
         empty_scratch(scratch, mounts)  # torch's warm-up leaves its caches there (torchinductor_*)
+    _import_loops()
     confine.warm_up()
     started_with = inherited_state()
     control.send(json.dumps({"ready": True, "pid": os.getpid(), "torch": torch.__version__, "seccomp": confine.seccomp_available()}).encode())
@@ -95,6 +97,14 @@ def main() -> None:
         control.send(json.dumps({"run": request.get("run"), **_run_one(request["limits"], fds, control, scratch, mounts)}).encode())
         if long_lived and served % HUGE_PAGES_REFRESH == 0:
             _huge_pages()  # a few ms: most of the heap is still on 2 MB pages
+
+
+def _import_loops() -> None:
+    """Every kind's sandbox loop, imported once here rather than by every child."""
+    drivers = os.path.join(os.path.dirname(os.path.abspath(__file__)), "drivers")
+    for kind in sorted(os.listdir(drivers)):
+        if os.path.isfile(os.path.join(drivers, kind, "loop.py")):
+            harness.loop_for(kind)
 
 
 def _warm_up() -> None:

@@ -1,16 +1,16 @@
 """Reads the frames a child writes on its result pipe, in one pass with bounded work per byte.
 
-The harness writes each job's trace as one frame, `\\n<nonce> <length>\\n<json>`
-(`harness.write_frame`). Student code shares the child's process: it may write anything on that
+The harness writes each job's trace as one frame, `\\n<nonce> <length>\\n<body>`
+(`harness.write_frame`; the body is MessagePack, decoded by `grader.tracecheck`). Student code shares the child's process: it may write anything on that
 pipe and, having found a nonce in memory, forge headers too. So a frame is read by these rules:
 
 - A frame is a header carrying a nonce that is still waiting, then the body of the length it
   declares. The first frame of a nonce decides that job's trace; later headers with that nonce
   are ignored, and the bytes around frames too.
-- A body that is a JSON object is the trace (the trace check in `grader.tracecheck` then judges
-  its shape). Anything else a frame holds (a length that is not a number, a body that is not
-  JSON, is nested too deep, is not an object, or fails to decode in any other way) decides an
-  *unreadable* trace, which the trace check refuses as malformed: the submission's own outcome.
+- The body of the first frame is the job's trace, as bytes: the trace check in
+  `grader.tracecheck` decodes it with the job's kind and judges its shape. A frame whose length
+  is not a number decides an *unreadable* trace, which the trace check refuses as malformed:
+  the submission's own outcome.
 - A frame cut short by the end of the stream is no trace at all.
 
 Each byte costs a bounded amount of work: the next header is searched for in C (`bytes.find`
@@ -21,25 +21,28 @@ therefore costs one scan, not a parse each (64 MB of them: a few hundredths of a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 MAX_LENGTH_DIGITS = 10  # a body of more than 9,999,999,999 bytes is nothing the grader reads
 COMPACT_BYTES = 1 << 20  # consumed bytes are dropped once there are this many
 
 
-def unreadable_trace(reason: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Unreadable:
     """A trace that says why its frame could not be read; no trace check accepts it."""
-    return {"unreadable": reason}
+
+    reason: str
+
+
+Body = bytes | Unreadable  # what a frame decided for its job
 
 
 class FrameReader:
     """Feed it a child's result pipe chunk by chunk; ask it for each job's trace at any time."""
 
-    def __init__(self, nonces: Sequence[str], decode: Callable[[bytes], Any] | None = None) -> None:
-        """`decode` turns a whole body into a trace (default: the trace check's `decode_trace`)."""
-        self._decode = decode or _trace_decoder()
-        self._traces: dict[str, dict[str, Any]] = {}
+    def __init__(self, nonces: Sequence[str]) -> None:
+        self._traces: dict[str, Body] = {}
         self._waiting = {nonce: f"\n{nonce} ".encode("ascii") for nonce in nonces}  # nonce: its marker
         self._marker_bytes = max((len(marker) for marker in self._waiting.values()), default=0)
         self._buffer = bytearray()
@@ -54,10 +57,10 @@ class FrameReader:
             self._advance()
         except Exception as error:  # a reader fault must not pass for anyone's trace: every waiting one is unreadable
             for nonce in list(self._waiting):
-                self._decide(nonce, unreadable_trace(f"{type(error).__name__} while reading frames"))
+                self._decide(nonce, Unreadable(f"{type(error).__name__} while reading frames"))
         self._compact()
 
-    def trace(self, nonce: str) -> dict[str, Any] | None:
+    def trace(self, nonce: str) -> Body | None:
         """The job's trace, an unreadable trace, or None while (or when) no frame of it is whole."""
         return self._traces.get(nonce)
 
@@ -91,7 +94,7 @@ class FrameReader:
             return False
         digits = bytes(self._buffer[start:end]) if end != -1 else b""
         if not digits.isdigit():  # ASCII digits only: no sign, space or underscore that int() would take
-            self._decide(nonce, unreadable_trace("a frame header whose length is not a number"))
+            self._decide(nonce, Unreadable("a frame header whose length is not a number"))
             self._position = start
             return True
         self._body = (nonce, int(digits))
@@ -103,12 +106,12 @@ class FrameReader:
         end = self._position + length
         if len(self._buffer) < end:
             return False
-        self._decide(nonce, _decoded(self._decode, bytes(self._buffer[self._position : end])))
+        self._decide(nonce, bytes(self._buffer[self._position : end]))
         self._body = None
         self._position = end
         return True
 
-    def _decide(self, nonce: str, trace: dict[str, Any]) -> None:
+    def _decide(self, nonce: str, trace: Body) -> None:
         self._traces[nonce] = trace
         del self._waiting[nonce]
 
@@ -121,23 +124,7 @@ class FrameReader:
             self._position = 0
 
 
-def _trace_decoder() -> Callable[[bytes], Any]:
-    # Here, not at the top: tracecheck imports torch, which the CLI loads only once its worker runs.
-    from grader.tracecheck import decode_trace
-
-    return decode_trace
-
-
-def _decoded(decode: Callable[[bytes], Any], body: bytes) -> dict[str, Any]:
-    """The trace a whole body holds, or an unreadable trace; never raises."""
-    try:
-        trace = decode(body)
-    except Exception as error:  # not JSON, nested too deep (RecursionError), too large (MemoryError): the child's doing
-        return unreadable_trace(f"a frame that cannot be decoded ({type(error).__name__})")
-    return trace if isinstance(trace, dict) else unreadable_trace("a frame that is not a JSON object")
-
-
-def parse_frame(frames: bytes, nonce: str) -> dict[str, Any] | None:
+def parse_frame(frames: bytes, nonce: str) -> Body | None:
     """The trace that a whole stream holds for this nonce, read by the rules above."""
     reader = FrameReader([nonce])
     reader.feed(frames)

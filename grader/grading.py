@@ -15,25 +15,33 @@ import errno
 import gc
 import logging
 import time
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
-from collections.abc import Iterable
 from typing import Any
 
-from grader.calls import judge_calls
-from grader.checks import Evidence, run_checks, unrun_checks
-from grader.compare import CaseAnalysis, CaseJudge, numbers_of
-from grader.diagnose import diagnose, exception_diagnosis
-from grader.disclosure import WITHHELD, Hidden, disclosed
-from grader.reference import job_cases, reference_traces, stepper_for
-from grader.report import Diagnosis, GradeReport
-from grader.sandbox import RawRun, Runner, TraceReady
+from grader import registry
+from grader.disclosure import Hidden, disclosed
+from grader.drivers.base import Driver
+from grader.exceptions import WITHHELD, exception_diagnosis
+from grader.frames import Body
+from grader.reference import job, reference_traces
+from grader.report import CheckResult, Diagnosis, GradeReport
+from grader.sandbox import RawRun, Runner
 from grader.spec import Exercise, Limits
-from grader.tracecheck import trace_problem
+from grader.trace import (
+    Error,
+    MissingFunction,
+    MissingParameter,
+    NotCallable,
+    NotSubclass,
+    Signature,
+    Trace,
+)
+from grader.tracecheck import decoded_trace
 
 logger = logging.getLogger(__name__)
 
-SERIES_VALUES_PER_PARAMETER = 3
 FORBIDDEN_ERRNOS = {errno.EPERM, errno.EACCES, errno.EROFS}
 FORBIDDEN_HINT = "Submissions may not start processes, open network connections, signal other processes or write outside their temporary folder."
 
@@ -80,14 +88,8 @@ class _Clock:
 
 def build_jobs(exercise: Exercise, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The jobs for the harness: the visible cases, then the hidden ones, same source and contract."""
-    cases = job_cases(exercise)
-    job = {
-        "source": source,
-        "driver": exercise.driver,
-        "functions": {name: list(args) for name, args in exercise.functions.items()},
-        "parameters": {name: list(shape) for name, shape in exercise.parameters.items()},
-    }
-    return {**job, "cases": [c for c in cases if not c["hidden"]]}, {**job, "cases": [c for c in cases if c["hidden"]]}
+    cases = registry.driver(exercise.driver).job_cases(exercise)
+    return job(exercise, source, [c for c in cases if not c.hidden]), job(exercise, source, [c for c in cases if c.hidden])
 
 
 def decode_source(exercise: Exercise, source: str | bytes) -> tuple[str | None, GradeReport | None]:
@@ -110,106 +112,98 @@ def _grade(exercise: Exercise, source: str | bytes, runner: Runner, clock: _Cloc
     if refusal is not None:
         return refusal
     assert text is not None
+    driver = registry.driver(exercise.driver)
     visible_job, hidden_job = build_jobs(exercise, text)
     jobs = [visible_job, hidden_job] if hidden_job["cases"] else [visible_job]
     clock.has_hidden = len(jobs) == 2
-    ready: list[Future[dict[str, Any]]] = [Future() for _ in jobs]
+    reference = reference_traces(exercise, runner)  # before the child: a single worker runs one job at a time
+    ready: list[Future[Body]] = [Future() for _ in jobs]
 
-    def on_trace(index: int, trace: dict[str, Any]) -> None:
+    def on_trace(index: int, body: Body) -> None:
         if not ready[index].done():  # a pool may run the jobs again on a fresh worker
             if index == 0:
                 clock.visible_in = time.perf_counter()
-            ready[index].set_result(trace)
+            ready[index].set_result(body)
 
     child = _RUNS.submit(runner.run, jobs, exercise.limits, on_trace)
-    traces = reference_traces(exercise)  # overlaps with the child's run
-    judge = CaseJudge(stepper_for(exercise), exercise.tolerances["step"], exercise.tolerances["prediction"])
-    early = _judge_as_traces_arrive(child, ready, jobs, traces, judge, clock)
+    early = _judge_as_traces_arrive(child, ready, jobs, exercise, driver, reference, clock)
     raw = child.result()
-    judged = {index: analyses for index, (trace, analyses) in early.items() if trace is raw.traces[index]}
-    failure = _unjudgeable(exercise, visible_job, raw, raw.traces[0], checked=bool(judged.get(0)))
-    if failure is not None:
-        return failure
-    visible = raw.traces[0]
-    assert visible is not None
-    trace = visible
-    if len(jobs) == 2 and _loaded(visible):
-        hidden = raw.traces[1]
-        failure = _unjudgeable(exercise, hidden_job, raw, hidden, checked=bool(judged.get(1)), hidden=True)
-        if failure is not None:
-            return failure
-        assert hidden is not None
-        if not _loaded(hidden):
+    visible = _checked(exercise, visible_job, raw, 0, early)
+    if isinstance(visible, GradeReport):
+        return visible
+    records = list(visible.cases)
+    if len(jobs) == 2 and visible.loaded:
+        hidden = _checked(exercise, hidden_job, raw, 1, early, hidden=True)
+        if isinstance(hidden, GradeReport):
+            return hidden
+        if not hidden.loaded:
             return _unrun(exercise, "crashed", "Your code loaded for the visible cases but failed when it was loaded again for the hidden cases.", **_output(raw))
-        trace = {**visible, "cases": visible["cases"] + hidden["cases"]}
-    analyses = {name: analysis for by_name in judged.values() for name, analysis in by_name.items()}
-    return _judge(exercise, {**visible_job, "cases": visible_job["cases"] + hidden_job["cases"]}, raw, trace, traces, judge, analyses)
+        records += hidden.cases
+    analyses = {name: analysis for index, (body, _, by_name) in early.items() if body is raw.traces[index] for name, analysis in by_name.items()}
+    return _judge(exercise, driver, visible, records, visible_job["cases"] + hidden_job["cases"], raw, reference, analyses)
+
+
+# Per job: (its frame body, what it decoded to, the analyses of its cases judged early).
+_Early = dict[int, tuple[Body, "Trace[Any] | str", dict[str, Any]]]
 
 
 def _judge_as_traces_arrive(
-    child: Future[RawRun], ready: list[Future[dict[str, Any]]], jobs: list[dict[str, Any]], traces: dict[str, Any], judge: CaseJudge, clock: _Clock
-) -> dict[int, tuple[dict[str, Any], dict[str, CaseAnalysis]]]:
-    """Judge each job's trace as soon as the runner hands it over, while the rest still runs.
-
-    What comes back is (trace, analyses by case) per job; the child's final status may still
-    void it (a timeout in the hidden cases, say), and empty analyses mean "judge it later".
-    """
-    judged: dict[int, tuple[dict[str, Any], dict[str, CaseAnalysis]]] = {}
+    child: Future[RawRun], ready: list[Future[Body]], jobs: list[dict[str, Any]], exercise: Exercise, driver: Driver, reference: dict[str, Any], clock: _Clock
+) -> _Early:
+    """Decode and judge each job's trace as soon as the runner hands it over, while the rest
+    still runs. The child's final status may still void it (a timeout in the hidden cases, say)."""
+    judged: _Early = {}
     while not child.done() and len(judged) < len(jobs):
         wait([child, *(ready[i] for i in range(len(jobs)) if i not in judged)], return_when=FIRST_COMPLETED)
         for index in range(len(jobs)):
             if index not in judged and ready[index].done():
-                trace = ready[index].result()
+                body = ready[index].result()
                 judging_started = time.perf_counter()
-                judged[index] = (trace, _judged_early(trace, jobs[index], traces, judge))
+                decoded = decoded_trace(body, jobs[index], exercise)
+                judged[index] = (body, decoded, _judged_early(decoded, jobs[index], exercise, driver, reference))
                 if index == 0:
                     clock.visible_judging_s = time.perf_counter() - judging_started
     return judged
 
 
-def _judged_early(trace: dict[str, Any], job: dict[str, Any], traces: dict[str, Any], judge: CaseJudge) -> dict[str, CaseAnalysis]:
-    """The cases of one job's trace, judged; empty when the trace cannot be judged as it is (or is not a training run)."""
-    if job["driver"] != "train" or trace_problem(trace, job) is not None or not _loaded(trace):
+def _judged_early(decoded: Trace[Any] | str, job: dict[str, Any], exercise: Exercise, driver: Driver, reference: dict[str, Any]) -> dict[str, Any]:
+    """The analyses of one job's cases that the kind makes as soon as their trace is in."""
+    if isinstance(decoded, str) or not decoded.loaded:
         return {}
-    cases = {case["name"]: case for case in job["cases"]}
-    return {t["name"]: judge.analyse(cases[t["name"]], t, traces[t["name"]], stop_early=cases[t["name"]]["hidden"]) for t in trace["cases"]}
+    cases = {case.name: case for case in job["cases"]}
+    analyses = {r.name: driver.analyse(exercise, cases[r.name], r, reference[r.name]) for r in decoded.cases}
+    return {name: analysis for name, analysis in analyses.items() if analysis is not None}
 
 
-def warm_up(exercises: Iterable[Exercise]) -> dict[str, str]:
-    """Prepare a long-lived grading process: reference traces, steppers that judge a wrong run's
-    steps in one vectorized call (about two seconds the first time, for torch.func), then a
-    frozen heap. What comes back: why, for each exercise whose reference steps one at a time.
+def warm_up(exercises: Iterable[Exercise], runner: Runner) -> dict[str, str]:
+    """Prepare a long-lived grading process: reference traces (run through `runner` unless
+    cached), then what each kind prepares (the `train` kind: steppers that judge a wrong run's
+    steps in one vectorized call, about two seconds the first time, for torch.func), then a
+    frozen heap. What comes back: what could not be prepared, by exercise.
 
     With torch imported, a full garbage collection walks hundreds of thousands of objects and
     costs tens of milliseconds; frozen, they are never walked again, and grading latency loses
     its spikes. Call it once, after the imports and before serving.
     """
-    unbatched = {}
+    unprepared = {}
     for exercise in exercises:
-        traces = reference_traces(exercise)
-        if exercise.driver == "train" and (problem := stepper_for(exercise).enable_batching(job_cases(exercise), traces)) is not None:
-            logger.info("exercise %s: reference steps run one at a time (%s)", exercise.slug, problem)
-            unbatched[exercise.slug] = problem
+        reference = reference_traces(exercise, runner)
+        if (problem := registry.driver(exercise.driver).warm_up(exercise, reference)) is not None:
+            logger.info("exercise %s: %s", exercise.slug, problem)
+            unprepared[exercise.slug] = problem
     gc.collect()
     gc.freeze()
-    return unbatched
-
-
-def _loaded(trace: dict[str, Any]) -> bool:
-    return bool(trace["load"]["ok"]) and not trace["contract"]
+    return unprepared
 
 
 def _output(raw: RawRun) -> dict[str, Any]:
     return {"stdout": raw.stdout, "stdout_truncated": raw.stdout_truncated}
 
 
-def _unjudgeable(
-    exercise: Exercise, job: dict[str, Any], raw: RawRun, trace: dict[str, Any] | None, checked: bool = False, hidden: bool = False
-) -> GradeReport | None:
-    """The report for a run that left nothing to judge of this job; None when `trace` can be judged.
+def _checked(exercise: Exercise, job: dict[str, Any], raw: RawRun, index: int, early: _Early, hidden: bool = False) -> Trace[Any] | GradeReport:
+    """The job's trace, decoded and checked; or the report for a run that left nothing to judge of it.
 
-    `checked`: the trace already passed `trace_problem`. `hidden`: the job holds the hidden
-    cases, so how its child ended goes through `disclosed`.
+    `hidden`: the job holds the hidden cases, so how its child ended goes through `disclosed`.
     """
     output = _output(raw)
     limits = exercise.limits
@@ -221,71 +215,53 @@ def _unjudgeable(
         return _unrun(exercise, "output_limit", f"Your code printed more than {limits.max_output_bytes // 1024} KB, so it was stopped. Print less.", **output)
     if raw.status == "worker_lost":
         return _unrun(exercise, "crashed", "The sandbox running your code stopped before grading finished. Your submission is kept and can be graded again.", **output)
-    if trace is None:
+    body = raw.traces[index]
+    if body is None:
         exit_code = disclosed(Hidden(exit_code=raw.exit_code), frozenset()).exit_code if hidden else raw.exit_code
         return _unrun(exercise, "crashed", _death_message(exit_code, hidden), **output)
-    problem = None if checked else trace_problem(trace, job)
-    if problem is not None:
-        logger.warning("refused a malformed trace for %s: %s", exercise.slug, problem)
+    decoded = early[index][1] if index in early and early[index][0] is body else decoded_trace(body, job, exercise)
+    if isinstance(decoded, str):
+        logger.warning("refused a malformed trace for %s: %s", exercise.slug, decoded)
         message = "The grader received a malformed result from your program's process, so it cannot be graded. Code that writes to the grader's own channels is not allowed."
         return _unrun(exercise, "forbidden", message, **output)
-    return None
+    return decoded
 
 
 def _judge(
-    exercise: Exercise, job: dict[str, Any], raw: RawRun, trace: dict[str, Any], traces: dict[str, Any], judge: CaseJudge, judged: dict[str, CaseAnalysis]
+    exercise: Exercise, driver: Driver, visible: Trace[Any], records: list[Any], cases: list[Any], raw: RawRun, reference: dict[str, Any], analyses: dict[str, Any]
 ) -> GradeReport:
     output = _output(raw)
-    if not trace["load"]["ok"]:
-        return _load_failure(exercise, trace["load"], output)
-    if trace["contract"]:
-        message = " ".join(contract_message(problem) for problem in trace["contract"])
+    if visible.load is not None:
+        return _load_failure(exercise, visible.load, output)
+    if visible.contract:
+        message = " ".join(contract_message(problem) for problem in visible.contract)
         return _unrun(exercise, "contract_error", message, **output)
-    if exercise.driver == "calls":
-        return _judge_calls(exercise, job, trace, traces, output)
-    cases = {case["name"]: case for case in job["cases"]}
-    analyses = [judged.get(t["name"]) or judge.analyse(cases[t["name"]], t, traces[t["name"]], stop_early=cases[t["name"]]["hidden"]) for t in trace["cases"]]
-    visible = [a for a in analyses if not a.hidden]
-    checks = run_checks(exercise, Evidence(visible, [a for a in analyses if a.hidden]))
-    visible_lr = visible[0].case["lr"] if visible else None
-    diagnoses = diagnose(analyses, exercise.tolerances["step"], visible_lr)
-    failing = next((a for a in analyses if a.student["error"]), None)
-    shown = disclosed(Hidden(error=failing.student["error"] if failing and failing.hidden else None, diagnoses=_hidden(diagnoses)), _names(exercise))
+    verdict = driver.verdict(exercise, cases, records, reference, analyses)
+    failure = verdict.failure
+    shown = disclosed(Hidden(error=failure.error if failure and failure.hidden else None, diagnoses=_hidden(verdict.diagnoses)), _names(exercise))
+    if failure is None:
+        error = None
+    else:
+        error = shown.error if failure.hidden else {**failure.error.shown(), "case": failure.case}
     report = GradeReport(
         exercise=exercise.slug,
         exercise_version=exercise.version,
-        outcome=error_outcome(failing.student["error"]) if failing else "ok",
-        checks=checks,
-        diagnoses=_visible(diagnoses) + shown.diagnoses,
-        error=shown.error if failing and failing.hidden else (_student_error(failing) if failing else None),
-        first_divergence=_first_divergence(visible),
-        series=_series(visible[0]) if visible else {},
-        **output,
-    )
-    return _with_summary(report, exercise.limits)
-
-
-def _judge_calls(exercise: Exercise, job: dict[str, Any], trace: dict[str, Any], traces: dict[str, Any], output: dict[str, Any]) -> GradeReport:
-    verdict = judge_calls(exercise, job["cases"], trace["cases"], traces)
-    shown = disclosed(Hidden(diagnoses=_hidden(verdict.diagnoses)), _names(exercise))
-    report = GradeReport(
-        exercise=exercise.slug,
-        exercise_version=exercise.version,
-        outcome=error_outcome(verdict.error) if verdict.error else "ok",
+        outcome=error_outcome(failure.error) if failure else "ok",
         checks=verdict.checks,
         diagnoses=_visible(verdict.diagnoses) + shown.diagnoses,
-        error=verdict.error,
+        error=error,
         first_divergence=verdict.first_divergence,
+        series=verdict.series,
         **output,
     )
     return _with_summary(report, exercise.limits)
 
 
-def error_outcome(error: dict[str, Any]) -> str:
+def error_outcome(error: Error) -> str:
     """An exception is a crash, unless it is the sandbox's memory limit or one of its refusals."""
-    if error["type"] == "MemoryError" or "can't allocate memory" in (error.get("message") or ""):
+    if error.type == "MemoryError" or "can't allocate memory" in (error.message or ""):
         return "memory_limit"
-    if error["type"] == "PermissionError" or error.get("errno") in FORBIDDEN_ERRNOS:
+    if error.type == "PermissionError" or error.errno in FORBIDDEN_ERRNOS:
         return "forbidden"
     return "crashed"
 
@@ -303,16 +279,28 @@ def _unrun(exercise: Exercise, outcome: str, message: str, diagnoses: tuple[Diag
     )
 
 
-def _load_failure(exercise: Exercise, load: dict[str, Any], output: dict[str, Any]) -> GradeReport:
-    error = {key: load.get(key) for key in ("phase", "type", "message", "line", "text", "function")}
-    where = f"line {load['line']}" if load.get("line") else "your file"
-    if load["phase"] == "compile":
-        caret = f": `{load['text']}`" if load.get("text") else ""
-        message = f"Python cannot read your file: {load['type']} at {where}{caret}: {load['message']}."
+def unrun_checks(exercise: Exercise, reason: str) -> tuple[CheckResult, ...]:
+    """Every check at zero, when the code could not be run at all."""
+    results = []
+    for name, points in exercise.points.items():
+        if name == "hidden":
+            hidden = [c for c in exercise.cases if c.hidden]
+            results += [CheckResult(f"hidden_{n}", False, 0, points, True, f"Hidden case {n}: {reason}") for n in range(1, len(hidden) + 1)]
+        else:
+            results.append(CheckResult(name, False, 0, points, False, reason))
+    return tuple(results)
+
+
+def _load_failure(exercise: Exercise, load: Error, output: dict[str, Any]) -> GradeReport:
+    error = {key: getattr(load, key) for key in ("phase", "type", "message", "line", "text", "function")}
+    where = f"line {load.line}" if load.line else "your file"
+    if load.phase == "compile":
+        caret = f": `{load.text}`" if load.text else ""
+        message = f"Python cannot read your file: {load.type} at {where}{caret}: {load.message}."
         return _unrun(exercise, "syntax_error", message, error=error, **output)
     diagnosis = exception_diagnosis(load)
     outcome = error_outcome(load)
-    message = f"Your file raised {load['type']} while it was loaded, at {where}: {load['message']}"
+    message = f"Your file raised {load.type} while it was loaded, at {where}: {load.message}"
     if outcome != "crashed":
         message = f"{_limit_message(outcome, exercise.limits)} {message}"
     return _unrun(exercise, outcome, message, diagnoses=(diagnosis,), error=error, **output)
@@ -324,19 +312,20 @@ def _limit_message(outcome: str, limits: Limits) -> str:
     return f"Your code tried something the sandbox does not allow. {FORBIDDEN_HINT}"
 
 
-def contract_message(problem: dict[str, Any]) -> str:
-    name = problem["name"]
-    kind = problem["kind"]
-    if kind == "missing_function":
-        return f"Your file must define `def {name}({', '.join(problem['args'])}):`."
-    if kind == "not_callable":
-        return f"`{name}` must be a function, but it is {problem['type']}."
-    if kind == "signature":
-        line = f" (line {problem['line']})" if problem.get("line") else ""
-        return f"`{name}` must take {len(problem['args'])} argument(s), `{name}({', '.join(problem['args'])})`; yours is `{problem['actual']}`{line}."
-    if kind == "missing_parameter":
+def contract_message(problem: Any) -> str:
+    name = problem.name
+    if isinstance(problem, MissingFunction):
+        return f"Your file must define `def {name}({', '.join(problem.args)}):`."
+    if isinstance(problem, NotCallable):
+        return f"`{name}` must be a function, but it is {problem.type}."
+    if isinstance(problem, Signature):
+        line = f" (line {problem.line})" if problem.line else ""
+        return f"`{name}` must take {len(problem.args)} argument(s), `{name}({', '.join(problem.args)})`; yours is `{problem.actual}`{line}."
+    if isinstance(problem, MissingParameter):
         return f"Your file must define the parameter `{name}` at module level, as a tensor."
-    return f"The parameter `{name}` must be a tensor, but it is {problem['type']}."
+    if isinstance(problem, NotSubclass):
+        return f"Your file must define `class {name}({problem.expected.rsplit('.', 1)[-1]}):`; `{name}` is {problem.type}."
+    return f"The parameter `{name}` must be a tensor, but it is {problem.type}."
 
 
 def _death_message(exit_code: int | None, hidden: bool = False) -> str:
@@ -345,11 +334,6 @@ def _death_message(exit_code: int | None, hidden: bool = False) -> str:
     if exit_code is not None and exit_code < 0:
         return f"Your program was killed by signal {-exit_code} before grading finished."
     return f"Your program ended (exit code {exit_code}) before grading finished: do not call exit(), os._exit() or stop the process."
-
-
-def _student_error(analysis: CaseAnalysis) -> dict[str, Any]:
-    """The exception of a visible case, as recorded (a hidden one's goes through `disclosed`)."""
-    return {**analysis.student["error"], "case": analysis.name}
 
 
 def _visible(diagnoses: Iterable[Diagnosis]) -> tuple[Diagnosis, ...]:
@@ -363,41 +347,6 @@ def _hidden(diagnoses: Iterable[Diagnosis]) -> tuple[Diagnosis, ...]:
 def _names(exercise: Exercise) -> frozenset[str]:
     """The exercise's own words, which a hidden diagnosis may name: its parameters and functions."""
     return frozenset(exercise.parameters) | frozenset(exercise.functions)
-
-
-def _first_divergence(visible: list[CaseAnalysis]) -> dict[str, Any] | None:
-    for analysis in visible:
-        first = analysis.first
-        if first is None:
-            continue
-        step = first.step
-        return {
-            "case": analysis.name,
-            "quantity": first.quantity,
-            "step": step.index if step else None,
-            "epoch": step.epoch if step else None,
-            "sample": step.sample if step else None,
-            "parameter": first.parameter,
-            "expected": first.expected,
-            "actual": first.actual,
-        }
-    return None
-
-
-def _series(analysis: CaseAnalysis) -> dict[str, Any]:
-    """Per-step loss and parameters of the student against the reference, for plots."""
-
-    def first_values(record: dict[str, Any] | None) -> list[float] | None:
-        values = numbers_of(record)
-        return values[:SERIES_VALUES_PER_PARAMETER] if values is not None else None
-
-    def series_of(steps: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "loss": [(numbers_of(s.get("loss")) or [None])[0] for s in steps],
-            "params": {name: [first_values(s.get("params", {}).get(name)) for s in steps] for name in analysis.case["init"]},
-        }
-
-    return {"case": analysis.name, "student": series_of(analysis.student["steps"]), "reference": series_of(analysis.reference["steps"])}
 
 
 def _with_summary(report: GradeReport, limits: Limits) -> GradeReport:

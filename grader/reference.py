@@ -1,72 +1,52 @@
-"""The trusted side's reference: concrete case inputs, cached reference traces, reference steps.
+"""The reference solution's own runs: every case through the sandbox, cached per version.
 
-The reference solution is instructor code and runs in the grader's own process, through the same
-`harness.run_case` loop as student code, so both traces have one format. Whole reference traces
-are cached on disk per exercise version and torch version; steps from a student's own states
-are computed on demand (one at a time, or a whole run's in one vectorized call), which is what
-lets `compare` judge each step as a transition.
+The reference is instructor code, but its runs come from the very loop that runs student code,
+in the sandbox, so that both traces have one format and one set of numbers by construction. A
+whole reference run is cached in memory and on disk per exercise version, torch version and
+trace format; kinds that step the reference from a student's state load it in-process
+(`load_reference`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 import types
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+import msgspec
 
-from grader import harness
-from grader.spec import Case, Exercise
+from grader import registry, trace
+from grader.spec import Exercise
+
+if TYPE_CHECKING:
+    from grader.sandbox import Runner
 
 CACHE_ENV = "GRADELAB_CACHE_DIR"
 
 logger = logging.getLogger(__name__)
 
 
-def materialize_case(case: Case, parameters: dict[str, tuple[int, ...]]) -> dict[str, Any]:
-    """The case as the harness takes it: plain numbers, random initial values drawn here."""
-    generator = torch.Generator().manual_seed(case.seed if case.seed is not None else 0)
-    init = {}
-    for name, value in case.init.items():
-        tensor = _tensor_from(value, generator)
-        if tuple(tensor.shape) != tuple(parameters[name]):
-            tensor = tensor.reshape(parameters[name])
-        init[name] = {"shape": list(tensor.shape), "values": tensor.reshape(-1).tolist()}
-    plain = case.batch == "sample"
+class BrokenReference(RuntimeError):
+    """The exercise's reference does not run through its own cases: the exercise is broken."""
+
+
+def job(exercise: Exercise, source: str, cases: list[Any]) -> dict[str, Any]:
+    """A job for the sandbox harness: a source, the exercise's contract, and these cases."""
     return {
-        "name": case.name,
-        "hidden": case.hidden,
-        "batch": case.batch,
-        "x": case.x if plain else _tensor_from(case.x, generator).tolist(),
-        "y": case.y if plain else _tensor_from(case.y, generator).tolist(),
-        "x_test": case.x_test if plain else _tensor_from(case.x_test, generator).tolist(),
-        "init": init,
-        "lr": case.lr,
-        "epochs": case.epochs,
+        "source": source,
+        "kind": exercise.driver,
+        "functions": {name: list(args) for name, args in exercise.functions.items()},
+        "parameters": {name: list(shape) for name, shape in exercise.parameters.items()},
+        "classes": dict(exercise.classes),
+        "cases": cases,
     }
 
 
-def _tensor_from(value: Any, generator: torch.Generator) -> torch.Tensor:
-    if isinstance(value, dict) and "randn" in value:
-        return torch.randn(*value["randn"], generator=generator)
-    if isinstance(value, dict):
-        return (torch.ones if value["fill"] == "ones" else torch.zeros)(*value["shape"])
-    return torch.tensor(value, dtype=torch.float32)
-
-
-def job_cases(exercise: Exercise) -> list[dict[str, Any]]:
-    if exercise.driver == "calls":
-        return [{"name": case.name, "hidden": case.hidden, "args": {f: list(a) for f, a in case.args.items()}} for case in exercise.cases]
-    return [materialize_case(case, dict(exercise.parameters)) for case in exercise.cases]
-
-
 def load_reference(exercise: Exercise) -> types.ModuleType:
-    """A fresh module object running the exercise's reference solution (trusted code)."""
+    """A fresh module object running the exercise's reference solution (trusted code), in-process."""
     source = exercise.reference_path.read_text(encoding="utf-8")
     module = types.ModuleType(f"gradelab_reference_{exercise.slug}")
     module.__file__ = str(exercise.reference_path)
@@ -80,213 +60,65 @@ def cache_dir() -> Path:
 
 
 def cache_key(exercise: Exercise) -> str:
-    return f"{exercise.slug}-{exercise.version}-torch{torch.__version__}-trace{harness.TRACE_FORMAT}"
+    from importlib.metadata import (
+        version,  # the installed torch's, without importing it
+    )
+
+    return f"{exercise.slug}-{exercise.version}-torch{version('torch')}-trace{trace.FORMAT}"
 
 
-def reference_traces(exercise: Exercise) -> dict[str, dict[str, Any]]:
-    """Each case's reference trace by case name: from memory, or disk if this version ran before."""
+def reference_traces(exercise: Exercise, runner: Runner) -> dict[str, Any]:
+    """Each case's reference record by case name: from memory, from disk if this version ran
+    before, else run now in the sandbox through `runner`."""
     key = cache_key(exercise)
     with _CACHE_LOCK:
         if key not in _TRACES:
-            _TRACES[key] = _load_or_compute_traces(exercise, cache_dir() / f"{key}.json")
+            _TRACES[key] = _load_or_compute(exercise, runner, cache_dir() / f"{key}.msgpack")
         return _TRACES[key]
 
 
-def _load_or_compute_traces(exercise: Exercise, path: Path) -> dict[str, dict[str, Any]]:
+def _load_or_compute(exercise: Exercise, runner: Runner, path: Path) -> dict[str, Any]:
+    record_type = registry.driver(exercise.driver).record_type
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return msgspec.msgpack.decode(path.read_bytes(), type=dict[str, record_type])  # type: ignore[valid-type]
+    except (OSError, msgspec.DecodeError):
         pass
-    traces = compute_reference_traces(exercise)
+    records = compute_reference_traces(exercise, runner)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(traces), encoding="utf-8")
+        temporary.write_bytes(trace.encode(records))  # type: ignore[arg-type]
         temporary.replace(path)  # atomic: concurrent graders never read half a file
     except OSError:
         pass  # a read-only cache only costs time
-    return traces
+    return records
 
 
-def compute_reference_traces(exercise: Exercise) -> dict[str, dict[str, Any]]:
-    torch.set_num_threads(1)
-    module = load_reference(exercise)
-    lines = exercise.reference_path.read_text(encoding="utf-8").splitlines()
-    traces = {}
-    for case in job_cases(exercise):
-        if exercise.driver == "calls":
-            trace = harness.run_calls(module, case, lines)
-            failure = next((call["error"] for call in trace["calls"].values() if "error" in call), None)
-        else:
-            trace = harness.run_case(module, case, lines)
-            failure = trace["error"] or trace["stopped"]
-        if failure:
-            raise RuntimeError(f"{exercise.reference_path}: the reference fails on case {case['name']!r}: {failure}")
-        traces[case["name"]] = trace
-    return traces
+def compute_reference_traces(exercise: Exercise, runner: Runner) -> dict[str, Any]:
+    """Run the reference over every case, hidden ones included, in one sandboxed job."""
+    from grader.tracecheck import (
+        decoded_trace,  # here: tracecheck reads the registry's drivers
+    )
+
+    driver = registry.driver(exercise.driver)
+    source = exercise.reference_path.read_text(encoding="utf-8")
+    the_job = job(exercise, source, driver.job_cases(exercise))
+    run = runner.run([the_job], exercise.limits)
+    body = run.traces[0] if run.traces else None
+    if run.status != "finished" or body is None:
+        raise BrokenReference(f"{exercise.reference_path}: the reference did not run through its cases ({run.status})")
+    decoded = decoded_trace(body, the_job, exercise)
+    if isinstance(decoded, str):
+        raise BrokenReference(f"{exercise.reference_path}: the reference's trace is malformed: {decoded}")
+    if decoded.load is not None or decoded.contract:
+        raise BrokenReference(f"{exercise.reference_path}: the reference does not load or lacks its contract: {decoded.load or decoded.contract}")
+    records = {record.name: record for record in decoded.cases}
+    for name, record in records.items():
+        if (failure := driver.reference_failure(record)) is not None:
+            raise BrokenReference(f"{exercise.reference_path}: the reference fails on case {name!r}: {failure}")
+    return records
 
 
-Values = list[float]
-State = dict[str, Values]
-
-
-class Stepper:
-    """Runs the reference's own `loss`, `backward` and `update` from any parameter values.
-
-    The reference keeps its parameters as module globals, so one stepper serves one thread at a
-    time: each public method holds the stepper's lock for the whole install-compute-read cycle.
-
-    A judge asks for many steps at once (`losses_and_grads`, `updates`). Once `enable_batching`
-    has seen them agree bit for bit with single steps, they run as one vectorized call: each
-    state a row of a batch, the loss through `torch.func.vmap`, the update on stacked tensors.
-    A few hundred steps then cost about what one does; until then, or where a reference does
-    not vectorize, they run one at a time.
-    """
-
-    def __init__(self, exercise: Exercise) -> None:
-        self.module = load_reference(exercise)
-        self.shapes = dict(exercise.parameters)
-        self.lock = threading.Lock()
-        self.batched = False
-
-    def _install(self, values: State) -> None:
-        harness.install_parameters(self.module, {n: {"shape": list(s), "values": values[n]} for n, s in self.shapes.items()})
-
-    def loss_and_grads(self, values: State, x: Any, y: Any) -> tuple[Values, State]:
-        with self.lock:
-            self._install(values)
-            loss = self.module.loss(x, y)
-            loss.backward()
-            grads = {name: getattr(self.module, name).grad.reshape(-1).to(torch.float64).tolist() for name in self.shapes}
-            return loss.detach().reshape(-1).to(torch.float64).tolist(), grads
-
-    def updated(self, values: State, grads: State, lr: float) -> State:
-        """The reference update applied to the student's own values and gradients."""
-        with self.lock:
-            self._install(values)
-            for name, shape in self.shapes.items():
-                getattr(self.module, name).grad = torch.tensor(grads[name], dtype=torch.float32).reshape(shape)
-            self.module.update(lr)
-            return {name: getattr(self.module, name).detach().reshape(-1).to(torch.float64).tolist() for name in self.shapes}
-
-    def losses_and_grads(self, starts: Sequence[State], xs: Sequence[Any], ys: Sequence[Any]) -> list[tuple[Values, State]]:
-        """`loss_and_grads` from each state with its sample."""
-        if self.batched and len(starts) > 1 and (inputs := _batchable(xs, ys)) is not None:
-            try:
-                with self.lock:
-                    return self._vectorized_losses(starts, *inputs)
-            except Exception:  # states no reference run went through: single steps still answer
-                logger.exception("vectorized reference steps failed; stepping one at a time")
-        return [self.loss_and_grads(start, x, y) for start, x, y in zip(starts, xs, ys, strict=True)]
-
-    def updates(self, starts: Sequence[State], grads: Sequence[State], lr: float) -> list[State]:
-        """`updated` from each state with its gradients."""
-        if self.batched and len(starts) > 1:
-            try:
-                with self.lock:
-                    return self._vectorized_updates(starts, grads, lr)
-            except Exception:
-                logger.exception("vectorized reference updates failed; stepping one at a time")
-        return [self.updated(start, grad, lr) for start, grad in zip(starts, grads, strict=True)]
-
-    def enable_batching(self, cases: Sequence[dict[str, Any]], traces: dict[str, dict[str, Any]]) -> str | None:
-        """Vectorize from now on if, on every step of the reference's own runs, vectorized and
-        single steps give the same bits; otherwise keep single steps and say why.
-
-        vmap keeps each row to itself or refuses outright (an `.item()`, a branch on a value); an
-        update that mixes rows (a norm over the whole tensor) shows here as different numbers.
-        """
-        try:
-            for case in cases:
-                starts, xs, ys, grads = reference_transitions(case, traces[case["name"]])
-                inputs = _batchable(xs, ys)
-                if inputs is None:
-                    return f"case {case['name']}: its samples cannot be stacked"
-                with self.lock:
-                    together = (self._vectorized_losses(starts, *inputs), self._vectorized_updates(starts, grads, case["lr"]))
-                single = (
-                    [self.loss_and_grads(start, x, y) for start, x, y in zip(starts, xs, ys, strict=True)],
-                    [self.updated(start, grad, case["lr"]) for start, grad in zip(starts, grads, strict=True)],
-                )
-                if together != single:
-                    return f"case {case['name']}: vectorized steps differ from single steps"
-        except Exception as error:  # the reference does something vmap refuses
-            return f"{type(error).__name__}: {error}"
-        self.batched = True
-        return None
-
-    def _stacked(self, starts: Sequence[State]) -> dict[str, torch.Tensor]:
-        count = len(starts)
-        return {n: torch.tensor([start[n] for start in starts], dtype=torch.float32).reshape(count, *s) for n, s in self.shapes.items()}
-
-    def _vectorized_losses(self, starts: Sequence[State], x: Any, x_dim: int | None, y: Any, y_dim: int | None) -> list[tuple[Values, State]]:
-        def loss_and_grads(params: dict[str, torch.Tensor], x: Any, y: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-            def loss(params: dict[str, torch.Tensor]) -> torch.Tensor:
-                for name, value in params.items():
-                    setattr(self.module, name, value)
-                return self.module.loss(x, y)
-
-            value, pullback = torch.func.vjp(loss, params)
-            (grads,) = pullback(torch.ones_like(value))  # what backward() seeds a one-element loss with
-            return value, grads
-
-        count = len(starts)
-        losses, grads = torch.func.vmap(loss_and_grads, in_dims=(0, x_dim, y_dim))(self._stacked(starts), x, y)
-        rows = {name: grad.reshape(count, -1).tolist() for name, grad in grads.items()}
-        return [(loss, {name: rows[name][i] for name in self.shapes}) for i, loss in enumerate(losses.reshape(count, -1).tolist())]
-
-    def _vectorized_updates(self, starts: Sequence[State], grads: Sequence[State], lr: float) -> list[State]:
-        count = len(starts)
-        for name, value in self._stacked(starts).items():
-            value.requires_grad_(True)
-            value.grad = torch.tensor([grad[name] for grad in grads], dtype=torch.float32).reshape(value.shape)
-            setattr(self.module, name, value)
-        self.module.update(lr)
-        rows = {name: getattr(self.module, name).detach().reshape(count, -1).tolist() for name in self.shapes}
-        return [{name: rows[name][i] for name in self.shapes} for i in range(count)]
-
-
-def _batchable(xs: Sequence[Any], ys: Sequence[Any]) -> tuple[Any, int | None, Any, int | None] | None:
-    """The samples as vmap takes them, with their batch dimension; None when they do not stack.
-
-    Full-batch steps share one pair of tensors (not batched); per-sample steps take Python
-    numbers, which become a float64 column: each row then holds the very double a step takes.
-    """
-    batch = []
-    for values in (xs, ys):
-        if isinstance(values[0], torch.Tensor) and all(value is values[0] for value in values):
-            batch += [values[0], None]
-        elif all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values):
-            batch += [torch.tensor(values, dtype=torch.float64), 0]
-        else:
-            return None
-    return batch[0], batch[1], batch[2], batch[3]
-
-
-def reference_transitions(case: dict[str, Any], trace: dict[str, Any]) -> tuple[list[State], list[Any], list[Any], list[State]]:
-    """Every step of a reference run as (state before, x, y, gradients): what a stepper replays."""
-    samples = harness.training_samples(case)
-    state = {name: spec["values"] for name, spec in case["init"].items()}
-    starts, xs, ys, grads = [], [], [], []
-    for step in trace["steps"]:
-        x, y = samples[step["sample"]]
-        starts.append(state)
-        xs.append(x)
-        ys.append(y)
-        grads.append({name: record["values"] for name, record in step["grads"].items()})
-        state = {name: record["values"] for name, record in step["params"].items()}
-    return starts, xs, ys, grads
-
-
-def stepper_for(exercise: Exercise) -> Stepper:
-    key = cache_key(exercise)
-    with _CACHE_LOCK:
-        if key not in _STEPPERS:
-            _STEPPERS[key] = Stepper(exercise)
-        return _STEPPERS[key]
-
-
-# Per-process caches keyed by exercise version: a changed exercise simply gets a new key.
-_TRACES: dict[str, dict[str, dict[str, Any]]] = {}
-_STEPPERS: dict[str, Stepper] = {}
+# Per-process cache keyed by exercise version: a changed exercise simply gets a new key.
+_TRACES: dict[str, dict[str, Any]] = {}
 _CACHE_LOCK = threading.RLock()

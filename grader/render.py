@@ -1,44 +1,17 @@
-"""Reports as people read them: the terminal report, JSON without NaN, the self-check table.
+"""A report as people read it in a terminal: headline, checks, diagnoses, first divergence, output.
 
 What a submission or a server wrote reaches the terminal only through `grader.terminal`.
 """
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from grader.formatting import format_values
 from grader.report import GradeReport
 from grader.terminal import printable
 
-if TYPE_CHECKING:
-    from grader.selfcheck import SelfCheckRow
-
 OUTPUT_LINES_SHOWN = 12
-
-
-def json_safe(value: Any) -> Any:
-    """Strict JSON: NaN and infinities become the strings "NaN", "Infinity", "-Infinity"."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(item) for item in value]
-    return value
-
-
-def format_values(values: list[float] | None, limit: int = 6) -> str:
-    if values is None:
-        return "nothing"
-    shown = ", ".join(format_number(v) for v in values[:limit])
-    return f"[{shown}{', ...' if len(values) > limit else ''}]"
-
-
-def format_number(value: float | str) -> str:
-    if isinstance(value, str):  # "NaN", "Infinity": how strict JSON carries them (json_safe)
-        return value
-    return f"{value:.7g}"  # float32 carries about 7 significant digits
 
 
 def _paint(text: str, color: str, use_color: bool) -> str:
@@ -100,12 +73,3 @@ def _output_excerpt(report: GradeReport) -> list[str]:
     if report.stdout_truncated:
         shown.append("  (output truncated at the size limit)")
     return shown
-
-
-def selfcheck_table(rows: list[SelfCheckRow]) -> str:
-    header = f"{'exercise':<12} {'file':<34} {'expects':<22} {'score':>8}  {'got':<40} result"
-    lines = [header, "-" * len(header)]
-    for row in rows:
-        verdict = "ok" if row.ok else f"FAIL: {row.problem}"
-        lines.append(f"{row.exercise:<12} {row.file:<34} {row.expects:<22} {row.score:>8}  {printable(row.got)[:40]:<40} {verdict}")
-    return printable("\n".join(lines))

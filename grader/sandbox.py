@@ -2,7 +2,7 @@
 
 A `Worker` is one fork server (`grader.forkserver`) in a bubblewrap sandbox: its own PID,
 network, IPC and UTS namespaces, a root filesystem that holds only the Python runtime, the
-installed packages (read-only) and the three files of the harness, a private `/tmp`, and no
+installed packages (read-only) and the sandbox side of the grader (`sandbox_files`), a private `/tmp`, and no
 environment but what is set here. It runs as the unprivileged uid 65534 when the grader runs as
 root, and as the grader's own uid in a user namespace otherwise; it dies with the grader. Each
 worker runs in a cgroup of its own (`grader.cgroup`: tasks, memory counting kernel memory, one
@@ -50,13 +50,23 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import msgspec
+
+from grader import registry
 from grader.cgroup import WORKER_MAX_TASKS, WorkerCgroup
-from grader.frames import FrameReader, parse_frame  # noqa: F401  (parse_frame: the reader over a whole stream)
+from grader.frames import (  # noqa: F401  (parse_frame: the reader over a whole stream)
+    Body,
+    FrameReader,
+    parse_frame,
+)
 from grader.spec import Limits
 
 GRADER_DIR = Path(__file__).resolve().parent
-SANDBOX_FILES = ("forkserver.py", "harness.py", "confine.py")
-SANDBOX_HOME = "/gradelab"
+# The sandbox side of the grader package: the fork server, its confinement, the harness with what
+# it records and the trace types, and each kind's loop. Mounted at their own paths, so that the
+# package imports inside as outside, however it is installed (an editable install's import hook
+# points at the source folder); nothing else of that folder is in the sandbox's view.
+CORE_SANDBOX_FILES = ("__init__.py", "forkserver.py", "confine.py", "harness.py", "record.py", "trace.py")
 SANDBOX_UID = 65534  # nobody
 # As root without cgroups, RLIMIT_NPROC is what bounds a worker's tasks, and it counts per uid:
 # each worker then runs as a uid of its own, from this block (unique among the live workers of
@@ -72,7 +82,7 @@ PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 LIBRARY_FOLDERS = ("/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/lib", "/lib32", "/lib64", "/libx32")
 
 
-TraceReady = Callable[[int, dict[str, Any]], None]  # (job index, its final trace)
+TraceReady = Callable[[int, Body], None]  # (job index, its final trace, undecoded)
 
 
 class SandboxError(RuntimeError):
@@ -90,7 +100,7 @@ class RawRun:
     the output of the first job (the output of the others is never read)."""
 
     status: str  # "finished", "timeout", "cpu_time", "output_limit", "died", "worker_lost"
-    traces: tuple[dict[str, Any] | None, ...]
+    traces: tuple[Body | None, ...]
     stdout: str
     stdout_truncated: bool
     exit_code: int | None
@@ -161,9 +171,9 @@ def bwrap_arguments() -> list[str]:
     arguments += ["--perms", "0755", "--dir", "/etc", "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     for root in python_roots():
         arguments += _directories_to(root) + ["--ro-bind", root, root]
-    arguments += ["--perms", "0755", "--dir", SANDBOX_HOME]
-    for name in SANDBOX_FILES:
-        arguments += ["--ro-bind", str(GRADER_DIR / name), f"{SANDBOX_HOME}/{name}"]
+    for name in sandbox_files():
+        path = str(GRADER_DIR / name)
+        arguments += _directories_to(path) + ["--ro-bind", path, path]
     for key, value in _environment("/tmp").items():
         arguments += ["--setenv", key, value]
     # bubblewrap's own root and /dev are writable tmpfs mounts, owned by the sandbox's user in a
@@ -295,7 +305,7 @@ class Worker:
         entry = self._cgroup.entry_command() if self._cgroup is not None else []
         if self._scratch is not None:
             return [*entry, sys.executable, "-I", str(GRADER_DIR / "forkserver.py"), str(control_fd), self._scratch.name, *options]
-        python = [_interpreter(), "-I", f"{SANDBOX_HOME}/forkserver.py", str(control_fd), "/tmp", *options]
+        python = [_interpreter(), "-I", str(GRADER_DIR / "forkserver.py"), str(control_fd), "/tmp", *options]
         nproc = ["--setenv", MAX_TASKS_ENV, str(self.bounds.max_tasks)] if self.bounds.tasks_by == "RLIMIT_NPROC" else []
         return [*entry, *bwrap_arguments(), *nproc, *_bound_scratch_inodes_command(), *_drop_to_sandbox_uid_command(self.bounds.uid), *python]
 
@@ -458,8 +468,13 @@ def _parent_pids() -> Iterator[tuple[int, int]]:
         yield int(entry.name), int(stat.rsplit(")", 1)[1].split()[1])
 
 
+def sandbox_files() -> tuple[str, ...]:
+    """Every file of the grader package that the sandbox holds, relative to the package."""
+    return CORE_SANDBOX_FILES + registry.sandbox_files()
+
+
 def _job_message(job: dict[str, Any]) -> bytes:
-    body = json.dumps(job).encode()
+    body = msgspec.json.encode(job)  # the cases are their kind's structs
     return f"{len(body)}\n".encode() + body
 
 

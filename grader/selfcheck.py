@@ -15,6 +15,7 @@ from grader.grading import grade_submission
 from grader.report import GradeReport
 from grader.sandbox import Runner
 from grader.spec import Exercise
+from grader.terminal import printable
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,12 @@ def _row(exercise: Exercise, path: Path, label: str | None, report: GradeReport)
     else:
         problem = ""
     return SelfCheckRow(exercise.slug, name, label, score, got, not problem, problem)
+
+
+def selfcheck_table(rows: list[SelfCheckRow]) -> str:
+    header = f"{'exercise':<12} {'file':<34} {'expects':<22} {'score':>8}  {'got':<40} result"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        verdict = "ok" if row.ok else f"FAIL: {row.problem}"
+        lines.append(f"{row.exercise:<12} {row.file:<34} {row.expects:<22} {row.score:>8}  {printable(row.got)[:40]:<40} {verdict}")
+    return printable("\n".join(lines))

@@ -11,21 +11,20 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import tomllib
+
+from grader import registry
+
+if TYPE_CHECKING:
+    from grader.drivers.base import Driver
 
 LANGUAGES = ("en", "zh")
-# The checks each driver scores, in report order; `points` in exercise.toml must name exactly these.
-# `calls` scores one check per function of its contract, then `hidden`: its checks are the exercise's.
-DRIVER_CHECKS = MappingProxyType(
-    {"train": ("forward", "loss_graph", "loss_value", "gradients", "update", "trace", "prediction", "hidden"), "calls": ()}
-)
-DRIVERS = tuple(DRIVER_CHECKS)
-BATCH_MODES = ("sample", "full")
 DEFAULT_ORDER = 1000
 LABEL_PATTERN = re.compile(r"^#\s*expect:\s*(?P<label>[a-z_]+)\s*$", re.MULTILINE)
 DEFAULT_EXERCISES_DIR = Path(__file__).resolve().parent.parent / "exercises"
@@ -69,35 +68,6 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Case:
-    """One run of the training loop: data, initial parameters, learning rate and epochs.
-
-    Tensor-valued fields stay in their declarative form (literal lists, `{fill, shape}` or
-    `{randn}`); `grader.reference.materialize_case` turns them into numbers with torch.
-    """
-
-    name: str
-    hidden: bool
-    batch: str
-    x: Any
-    y: Any
-    x_test: Any
-    init: Mapping[str, Any]
-    lr: float
-    epochs: int
-    seed: int | None = None
-
-
-@dataclass(frozen=True)
-class CallCase:
-    """For the `calls` driver: the arguments each function of the contract is called with."""
-
-    name: str
-    hidden: bool
-    args: Mapping[str, tuple[Any, ...]]
-
-
-@dataclass(frozen=True)
 class LabelledFile:
     """A known-correct or known-mistaken submission that `check-exercises` grades."""
 
@@ -114,14 +84,15 @@ class Exercise:
     path: Path
     version: str
     title: Mapping[str, str]
-    driver: str
+    driver: str  # the exercise's kind: a name in `grader.registry`
     functions: Mapping[str, tuple[str, ...]]
     parameters: Mapping[str, tuple[int, ...]]
-    cases: tuple[Case, ...] | tuple[CallCase, ...]
+    cases: tuple[Any, ...]  # of the kind's own case type; each has `name` and `hidden`
     points: Mapping[str, int]
     tolerances: Mapping[str, Tolerance]
     limits: Limits = field(default_factory=Limits)
     order: int = DEFAULT_ORDER  # place in the course: lists show exercises by it
+    classes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # name: the class it must extend
 
     @property
     def max_score(self) -> int:
@@ -129,7 +100,7 @@ class Exercise:
         return sum(p for name, p in self.points.items() if name != "hidden") + hidden * self.points.get("hidden", 0)
 
     @property
-    def visible_cases(self) -> tuple[Case, ...]:
+    def visible_cases(self) -> tuple[Any, ...]:
         return tuple(case for case in self.cases if not case.hidden)
 
     def statement(self, lang: str = "en") -> str:
@@ -181,26 +152,35 @@ def load_exercise(folder: Path) -> Exercise:
         raise ExerciseError(toml_path, "", "file is missing") from None
     except tomllib.TOMLDecodeError as error:
         raise ExerciseError(toml_path, "", f"not valid TOML: {error}") from None
-    reader = _Reader(toml_path)
-    driver = reader.choice(data, "driver", DRIVERS)
-    functions = reader.functions(data)
+    reader = Reader(toml_path)
+    kind = _driver(reader, data)
+    contract = {"functions": reader.functions(data), "parameters": reader.parameters(data, required=kind.needs_parameters), "classes": reader.classes(data)}
     exercise = Exercise(
         slug=folder.name,
         path=folder,
         version=folder_version(folder),
         title=reader.languages(data, "title"),
-        driver=driver,
-        functions=functions,
-        parameters=reader.parameters(data, required=driver == "train"),
-        cases=reader.call_cases(data, functions) if driver == "calls" else reader.cases(data),
-        points=reader.points(data, (*functions, "hidden") if driver == "calls" else DRIVER_CHECKS[driver]),
+        driver=kind.name,
+        cases=kind.read_cases(reader, data, contract),
+        points=reader.points(data, kind.checks(contract["functions"])),
         tolerances=reader.tolerances(data),
         limits=reader.limits(data),
         order=reader.get(data, "order", int) if "order" in data else DEFAULT_ORDER,
+        **contract,
     )
     _check_files(exercise)
-    _check_cases(exercise, reader)
+    if not exercise.visible_cases:
+        raise ExerciseError(reader.path, "cases", "at least one case must be visible (hidden = false)")
     return exercise
+
+
+def _driver(reader: Reader, data: Mapping[str, Any]) -> Driver:
+    """The kind that exercise.toml's `driver` names, or the error that lists the known kinds."""
+    name = reader.get(data, "driver", str)
+    try:
+        return registry.driver(name)
+    except KeyError:
+        raise reader.fail("driver", f"{name!r} is not a kind of exercise; the known kinds are {', '.join(registry.kinds())}") from None
 
 
 def folder_version(folder: Path) -> str:
@@ -222,24 +202,11 @@ def _check_files(exercise: Exercise) -> None:
     exercise.mistakes()  # raises on a mistake file without its `# expect:` label
 
 
-def _check_cases(exercise: Exercise, reader: _Reader) -> None:
-    if not exercise.visible_cases:
-        raise ExerciseError(reader.path, "cases", "at least one case must be visible (hidden = false)")
-    if exercise.driver == "calls":
-        return  # call_cases checked each case's functions
-    for index, case in enumerate(exercise.cases):
-        missing = set(exercise.parameters) - set(case.init)
-        extra = set(case.init) - set(exercise.parameters)
-        if missing or extra:
-            raise ExerciseError(
-                reader.path,
-                f"cases[{index}].init",
-                f"must give exactly the parameters {sorted(exercise.parameters)}; missing {sorted(missing)}, unknown {sorted(extra)}",
-            )
+class Reader:
+    """Typed access to the TOML tree; every error names the file and the dotted field.
 
-
-class _Reader:
-    """Typed access to the TOML tree; every error names the file and the dotted field."""
+    Kinds read their own sections with it (`Driver.read_cases`), so their errors read the same.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -296,12 +263,20 @@ class _Reader:
             raise self.fail("contract.parameters", "name at least one parameter")
         return MappingProxyType(result)
 
-    def cases(self, data: Mapping[str, Any]) -> tuple[Case, ...]:
+    def classes(self, data: Mapping[str, Any]) -> Mapping[str, str]:
+        """`[contract] classes = { Name = "torch.autograd.Function" }`: classes the file must define."""
+        table = self.get(data, "contract", dict).get("classes", {})
+        if not isinstance(table, dict) or not all(isinstance(v, str) and "." in v for v in table.values()):
+            raise self.fail("contract.classes", "expected a table of class names to dotted base classes")
+        return MappingProxyType(dict(table))
+
+    def case_tables(self, data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+        """Each `[[cases]]` table with its dotted place, checked to be a table with a unique name."""
         cases = self.get(data, "cases", list)
         if not cases:
             raise self.fail("cases", "at least one case is required")
-        names = set()
-        result = []
+        names: set[str] = set()
+        tables = []
         for index, table in enumerate(cases):
             where = f"cases[{index}]"
             if not isinstance(table, dict):
@@ -310,49 +285,8 @@ class _Reader:
             if name in names:
                 raise self.fail(f"{where}.name", f"{name!r} is used twice")
             names.add(name)
-            lr = self.get(table, "lr", (int, float), where)
-            epochs = self.get(table, "epochs", int, where)
-            if epochs < 1:
-                raise self.fail(f"{where}.epochs", "must be at least 1")
-            result.append(
-                Case(
-                    name=name,
-                    hidden=self.get(table, "hidden", bool, where),
-                    batch=self.choice(table, "batch", BATCH_MODES, where),
-                    x=self.tensor_value(table, "x", where),
-                    y=self.tensor_value(table, "y", where),
-                    x_test=self.tensor_value(table, "x_test", where),
-                    init=MappingProxyType(
-                        {k: self.tensor_value(self.get(table, "init", dict, where), k, f"{where}.init") for k in table["init"]}
-                    ),
-                    lr=float(lr),
-                    epochs=epochs,
-                    seed=self.get(table, "seed", int, where) if "seed" in table else None,
-                )
-            )
-        return tuple(result)
-
-    def call_cases(self, data: Mapping[str, Any], functions: Mapping[str, tuple[str, ...]]) -> tuple[CallCase, ...]:
-        """`[[cases]]` of the `calls` driver: `args = { function = [argument, ...] }` for every function."""
-        cases = self.get(data, "cases", list)
-        if not cases:
-            raise self.fail("cases", "at least one case is required")
-        result: list[CallCase] = []
-        for index, table in enumerate(cases):
-            where = f"cases[{index}]"
-            if not isinstance(table, dict):
-                raise self.fail(where, "expected a table ([[cases]])")
-            name = self.get(table, "name", str, where)
-            if name in {case.name for case in result}:
-                raise self.fail(f"{where}.name", f"{name!r} is used twice")
-            args = self.get(table, "args", dict, where)
-            if set(args) != set(functions):
-                raise self.fail(f"{where}.args", f"must give the arguments of exactly the functions {sorted(functions)}")
-            for function, values in args.items():
-                if not isinstance(values, list) or len(values) != len(functions[function]):
-                    raise self.fail(f"{where}.args.{function}", f"expected a list of {len(functions[function])} arguments")
-            result.append(CallCase(name, self.get(table, "hidden", bool, where), MappingProxyType({f: tuple(v) for f, v in args.items()})))
-        return tuple(result)
+            tables.append((where, table))
+        return tables
 
     def tensor_value(self, table: Mapping[str, Any], key: str, where: str) -> Any:
         """A literal number or nested list, `{fill = "ones"|"zeros", shape}`, or `{randn = shape}`."""

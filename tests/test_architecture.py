@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 
 import grader
-from grader.checks import CHECKS
-from grader.spec import DRIVER_CHECKS
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADER = Path(grader.__file__).parent
@@ -25,6 +23,32 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def grader_modules() -> dict[str, Path]:
+    """Every module of the grader package by dotted name (a package by its __init__)."""
+    modules = {}
+    for path in GRADER.rglob("*.py"):
+        parts = path.relative_to(GRADER.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def grader_imports(path: Path) -> set[str]:
+    """The grader modules a file imports when it runs (`if TYPE_CHECKING:` blocks are for readers only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    checking_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING" for n in ast.walk(node)}
+    known = grader_modules()
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in checking_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name in known}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.split(".")[0] == "grader":
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names if f"{node.module}.{alias.name}" in known}
+    return {name for name in found if name in known}
+
+
 def test_platform_folder_is_not_a_package():
     assert not (ROOT / "platform" / "__init__.py").exists()
 
@@ -37,34 +61,99 @@ def test_stdlib_platform_module_is_not_shadowed():
 
 
 def test_grader_never_imports_web_or_database_code():
-    for path in GRADER.glob("*.py"):
-        assert not imported_modules(path) & {"flask", "sqlalchemy", "gradelab"}, path.name
-
-
-def test_harness_is_self_contained():
-    """It shares a process with student code in the sandbox: standard library and torch only."""
-    allowed = set(sys.stdlib_module_names) | {"torch", "__future__"}
-    assert imported_modules(GRADER / "harness.py") <= allowed
-
-
-def test_check_registry_matches_the_driver_vocabulary():
-    assert tuple(CHECKS) == DRIVER_CHECKS["train"]
+    for path in GRADER.rglob("*.py"):
+        assert not imported_modules(path) & {"flask", "sqlalchemy", "gradelab"}, path
 
 
 def test_every_module_has_a_docstring():
-    for path in GRADER.glob("*.py"):
+    for path in GRADER.rglob("*.py"):
         if path.name != "__init__.py" or path.read_text(encoding="utf-8").strip():
-            assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), path.name
+            assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), path
 
 
-def test_sandbox_side_modules_import_nothing_of_the_trusted_side():
-    """The fork server, harness and confinement are mounted alone into the sandbox."""
-    from grader.sandbox import SANDBOX_FILES
+SANDBOX_LIBRARIES = set(sys.stdlib_module_names) | {"torch", "msgspec", "pyseccomp", "__future__", "grader"}
 
-    neighbours = {Path(name).stem for name in SANDBOX_FILES}
-    allowed = set(sys.stdlib_module_names) | {"torch", "pyseccomp", "__future__"} | neighbours
-    for name in SANDBOX_FILES:
-        assert imported_modules(GRADER / name) <= allowed, name
+
+def sandbox_modules() -> set[str]:
+    from grader.sandbox import sandbox_files
+
+    by_path = {path: name for name, path in grader_modules().items()}
+    return {by_path[GRADER / name] for name in sandbox_files()}
+
+
+def test_the_sandbox_side_imports_only_itself():
+    """The fork server, harness, recording, trace types and each kind's loop are mounted alone
+    into the sandbox: what they import must be there too."""
+    inside = sandbox_modules()
+    modules = grader_modules()
+    for name in inside:
+        assert imported_modules(modules[name]) <= SANDBOX_LIBRARIES, name
+        assert grader_imports(modules[name]) <= inside, name
+
+
+def shared_types() -> set[str]:
+    """The modules both sides import: the trace types, core and per kind."""
+    return {"grader.trace"} | {name for name in sandbox_modules() if name.endswith(".trace")}
+
+
+def test_the_two_sides_share_only_dependency_free_types():
+    """The trusted side imports nothing of the sandbox side but the trace types (and the packages
+    that hold them), and those import only the standard library, msgspec and each other."""
+    modules = grader_modules()
+    inside, shared = sandbox_modules(), shared_types()
+    packages = {name for name in inside if modules[name].name == "__init__.py"}
+    for name in set(modules) - inside:
+        assert grader_imports(modules[name]) & inside <= shared | packages, name
+    for name in shared:
+        assert imported_modules(modules[name]) <= set(sys.stdlib_module_names) | {"msgspec", "__future__", "grader"}, name
+        assert grader_imports(modules[name]) <= shared | packages, name
+
+
+def test_the_grader_has_no_import_circles():
+    modules = grader_modules()
+    graph = {name: grader_imports(path) - {name} for name, path in modules.items()}
+    assert not import_circles(graph)
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every circle of a module graph, each found once from where the walk entered it."""
+    circles, state, path = [], {}, []
+
+    def visit(name: str) -> None:
+        state[name], _ = "open", path.append(name)
+        for other in sorted(graph.get(name, ())):
+            if state.get(other) == "open":
+                circles.append(path[path.index(other) :] + [other])
+            elif other not in state:
+                visit(other)
+        state[name], _ = "done", path.pop()
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+    return circles
+
+
+def test_the_circle_finder_finds_circles():
+    assert import_circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert import_circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_core_names_no_kind():
+    """Kinds are reached through the registry only: no core module imports a kind's package."""
+    for name, path in grader_modules().items():
+        if not name.startswith("grader.drivers"):
+            assert not {m for m in grader_imports(path) if m.startswith("grader.drivers.") and m != "grader.drivers.base"}, name
+
+
+def test_every_kind_implements_the_driver_interface():
+    from grader import registry
+    from grader.drivers.base import Driver
+
+    members = [name for name in vars(Driver) if not name.startswith("_")] + list(Driver.__annotations__)
+    assert registry.kinds() and set(registry.drivers()) == set(registry.kinds())
+    for kind, driver in registry.drivers().items():
+        assert not [member for member in members if not hasattr(driver, member)], kind
 
 
 WEB = ROOT / "platform" / "gradelab"

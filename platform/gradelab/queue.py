@@ -129,7 +129,7 @@ def start_pool(app: Flask) -> Runner:
     from grader.pool import WorkerPool
 
     pool = WorkerPool(app.config["GRADING_WORKERS"])
-    warm_up(exercise_catalog(app).values())  # while the workers import torch
+    warm_up(exercise_catalog(app).values(), pool)  # while the workers import torch (the reference runs, if not cached, wait for one)
     pool.wait_ready()
     return pool
 

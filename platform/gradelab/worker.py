@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from grader.grading import grade_submission
-from grader.render import json_safe
+from grader.report import json_safe
 from grader.report import GradeReport
 from grader.sandbox import Runner
 from grader.spec import Exercise as ExerciseSpec

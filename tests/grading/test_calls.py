@@ -6,16 +6,24 @@ import copy
 import shutil
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from grader.calls import difference
-from grader.reference import job_cases, reference_traces
+from grader.drivers.calls.judge import difference
+from grader.drivers.calls.trace import Returned
+from grader.grading import build_jobs
+from grader.reference import reference_traces
 from grader.spec import ExerciseError, Tolerance, load_exercise
-from grader.tracecheck import trace_problem
+from grader.trace import Trace, encode
+from grader.tracecheck import decoded_trace
 
 EXERCISES = Path(__file__).resolve().parents[2] / "exercises"
 TOL = Tolerance(rtol=1e-6, atol=1e-7)
-BOOL_ARRAY = {"kind": "ndarray", "shape": [2], "dtype": "f", "values": [True, 1]}  # JSON true is no number
+BOOL_ARRAY = {"kind": "ndarray", "shape": [2], "dtype": "f", "values": [True, 1]}  # true is no number
+
+
+def value(described: dict) -> Returned:
+    return msgspec.convert(described, Returned)
 
 
 def tensor(values, dtype="float32", shape=None, requires_grad=False, is_leaf=True, grad_fn=None) -> dict:
@@ -27,34 +35,41 @@ def tensor(values, dtype="float32", shape=None, requires_grad=False, is_leaf=Tru
 
 def test_difference_names_the_first_fact_that_differs():
     reference = tensor([2.0, 4.0], requires_grad=True, is_leaf=False, grad_fn="MulBackward0")
-    assert difference(copy.deepcopy(reference), reference, TOL) is None
-    assert difference(tensor([2.0 + 1e-7, 4.0], requires_grad=True, is_leaf=False, grad_fn="MulBackward0"), reference, TOL) is None
-    assert difference(tensor([2.0, 4.5], requires_grad=True, is_leaf=False, grad_fn="MulBackward0"), reference, TOL).field == "values"
-    assert difference(tensor([2, 4], dtype="int64"), reference, TOL).field == "dtype"
-    assert difference(tensor([2.0, 4.0], is_leaf=False, grad_fn="MulBackward0"), reference, TOL).field == "requires_grad"
-    assert difference(tensor([2.0, 4.0], requires_grad=True, is_leaf=False, grad_fn="AddBackward0"), reference, TOL).field == "grad_fn"
-    assert difference({"kind": "number", "type": "float", "shape": [], "values": [2.0]}, reference, TOL).field == "kind"
+
+    def differ(actual: dict, expected: dict = reference):
+        return difference(value(actual), value(expected), TOL)
+
+    assert differ(copy.deepcopy(reference)) is None
+    assert differ(tensor([2.0 + 1e-7, 4.0], requires_grad=True, is_leaf=False, grad_fn="MulBackward0")) is None
+    assert differ(tensor([2.0, 4.5], requires_grad=True, is_leaf=False, grad_fn="MulBackward0")).field == "values"
+    assert differ(tensor([2, 4], dtype="int64")).field == "dtype"
+    assert differ(tensor([2.0, 4.0], is_leaf=False, grad_fn="MulBackward0")).field == "requires_grad"
+    assert differ(tensor([2.0, 4.0], requires_grad=True, is_leaf=False, grad_fn="AddBackward0")).field == "grad_fn"
+    assert differ({"kind": "number", "type": "float", "value": 2.0}).field == "kind"
     pair = {"kind": "sequence", "items": [reference, reference], "length": 2}
     other = {"kind": "sequence", "items": [reference, tensor([2.0, 4.0])], "length": 2}
-    assert difference(other, pair, TOL).field == "requires_grad"
-    assert difference({**pair, "items": [reference], "length": 1}, pair, TOL).field == "length"
+    assert differ(other, pair).field == "requires_grad"
+    assert differ({**pair, "items": [reference], "length": 1}, pair).field == "length"
 
 
 @pytest.fixture
 def job(catalog) -> dict:
     exercise = catalog["vector_backward"]
-    cases = [case for case in job_cases(exercise) if not case["hidden"]]
-    return {"driver": "calls", "functions": dict(exercise.functions), "parameters": {}, "cases": cases}
+    return build_jobs(exercise, "")[0]
 
 
 @pytest.fixture
-def trace(catalog) -> dict:
-    records = reference_traces(catalog["vector_backward"])
-    return {"format": 1, "load": {"ok": True}, "contract": [], "cases": [copy.deepcopy(records["seed"])]}
+def trace(catalog, pool) -> dict:
+    records = reference_traces(catalog["vector_backward"], pool)
+    return {"format": 2, "cases": [msgspec.to_builtins(records["seed"])]}
 
 
-def test_the_reference_frame_is_accepted(job, trace):
-    assert trace_problem(trace, job) is None
+def problem_of(trace: dict, job: dict, catalog) -> str | Trace:
+    return decoded_trace(encode(trace), job, catalog["vector_backward"])
+
+
+def test_the_reference_frame_is_accepted(job, trace, catalog):
+    assert isinstance(problem_of(trace, job, catalog), Trace)
 
 
 @pytest.mark.parametrize(
@@ -63,9 +78,9 @@ def test_the_reference_frame_is_accepted(job, trace):
         (lambda t: t["cases"][0]["calls"].pop("scalar_sum"), "not the functions of the job"),
         (lambda t: t["cases"][0].update(name="other"), "not the cases of the job"),
         (lambda t: t["cases"][0]["calls"]["grad_with_ones"].update(error={"type": "X"}), "Object missing required field"),
-        (lambda t: t["cases"][0]["calls"]["grad_with_ones"]["value"].update(kind="pickle"), "unknown form"),
+        (lambda t: t["cases"][0]["calls"]["grad_with_ones"]["value"].update(kind="pickle"), "Invalid value 'pickle'"),
         (lambda t: t["cases"][0]["calls"]["grad_with_ones"]["value"]["values"].append(1.0), "do not match its shape"),
-        (lambda t: t["cases"][0]["calls"]["grad_with_ones"].update(value={"kind": "str", "value": 3}), "not one"),
+        (lambda t: t["cases"][0]["calls"]["grad_with_ones"].update(value={"kind": "str", "value": 3}), "Expected `str`"),
         (lambda t: t["cases"][0]["calls"].update(grad_with_ones={}), "both or neither"),
         (
             lambda t: t["cases"][0]["calls"]["grad_with_ones"].update(
@@ -74,13 +89,13 @@ def test_the_reference_frame_is_accepted(job, trace):
             ),
             "out of bounds",
         ),  # fmt: skip
-        (lambda t: t["cases"][0]["calls"]["grad_with_ones"].update(value=BOOL_ARRAY), "unknown form"),
+        (lambda t: t["cases"][0]["calls"]["grad_with_ones"].update(value=BOOL_ARRAY), "Expected `float`"),
     ],
 )
-def test_a_forged_frame_is_refused(job, trace, forge, words):
+def test_a_forged_frame_is_refused(job, trace, catalog, forge, words):
     forge(trace)
-    problem = trace_problem(trace, job)
-    assert problem is not None and words in problem, problem
+    problem = problem_of(trace, job, catalog)
+    assert isinstance(problem, str) and words in problem, problem
 
 
 @pytest.fixture

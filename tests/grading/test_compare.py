@@ -9,14 +9,26 @@ import types
 from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from grader import compare, harness
-from grader.compare import CaseJudge, is_close
+from grader.drivers.train import compare
+from grader.drivers.train.compare import CaseJudge, is_close
+from grader.drivers.train.loop import run_case
+from grader.drivers.train.reference import (
+    Stepper,
+    job_cases,
+    reference_transitions,
+    stepper_for,
+)
 from grader.grading import build_jobs, grade_submission
-from grader.reference import Stepper, job_cases, reference_transitions, reference_traces, stepper_for
+from grader.reference import reference_traces
+from grader.report import (
+    json_safe,  # NaN as a string: each grading decodes its own NaN, which never equals another
+)
 from grader.sandbox import RawRun
 from grader.spec import Exercise, Tolerance, load_catalog, load_exercise
+from grader.trace import encode
 
 EXERCISES = Path(__file__).resolve().parents[2] / "exercises"
 TOL = Tolerance(rtol=1e-4, atol=1e-5)
@@ -53,51 +65,49 @@ def student_module(update_body: str) -> types.ModuleType:
     return module
 
 
-def judge_linear(catalog, update_body: str):
+def judge_linear(catalog, pool, update_body: str):
     exercise = catalog["linear"]
-    case = next(c for c in job_cases(exercise) if c["name"] == "seed")
-    student = harness.run_case(student_module(update_body), case, [])
-    reference = reference_traces(exercise)["seed"]
+    case = next(c for c in job_cases(exercise) if c.name == "seed")
+    student = run_case(student_module(update_body), case, [])
+    reference = reference_traces(exercise, pool)["seed"]
     judge = CaseJudge(stepper_for(exercise), TOL, exercise.tolerances["prediction"])
     return judge.analyse(case, student, reference, stop_early=False), student, reference
 
 
-def test_drift_below_tolerance_at_each_step_never_fails_a_step(catalog):
+def test_drift_below_tolerance_at_each_step_never_fails_a_step(catalog, pool):
     """Each step is off by 8e-5, inside the step tolerance; together they leave the reference run's band."""
     body = "    w.data = w.data - lr * w.grad.data + 8e-5\n    w.grad.data.zero_()\n"
-    analysis, student, reference = judge_linear(catalog, body)
-    drift = max(
-        abs(s["params"]["w"]["values"][0] - r["params"]["w"]["values"][0]) for s, r in zip(student["steps"], reference["steps"])
-    )
+    analysis, student, reference = judge_linear(catalog, pool, body)
+    drift = max(abs(s.params["w"].values[0] - r.params["w"].values[0]) for s, r in zip(student.steps, reference.steps))
     assert drift > TOL.atol + TOL.rtol * 2.0  # a whole-run comparison would fail these steps
     assert all(step.passed for step in analysis.steps)
     assert len(analysis.steps) == 300
 
 
-def test_a_single_slip_is_found_at_its_own_step(catalog):
+def test_a_single_slip_is_found_at_its_own_step(catalog, pool):
     body = (
         "    global count\n"
         "    count = globals().get('count', 0) + 1\n"
         "    w.data = w.data - lr * w.grad.data + (1e-3 if count == 42 else 0.0)\n"
         "    w.grad.data.zero_()\n"
     )
-    analysis, _, _ = judge_linear(catalog, body)
+    analysis, _, _ = judge_linear(catalog, pool, body)
     failed = [step.index for step in analysis.steps if not step.passed]
     assert failed == [42]
     assert analysis.first.quantity == "param" and analysis.first.step.index == 42
     assert analysis.first.actual[0] == pytest.approx(analysis.first.expected[0] + 1e-3, abs=1e-6)
 
 
-def test_update_is_judged_on_the_students_own_gradients(catalog):
+def test_update_is_judged_on_the_students_own_gradients(catalog, pool):
     """A recorded gradient that is wrong, with parameters that land on the cached run anyway: the
     update did not use the gradient the student had, so it fails even though the values look right."""
     exercise = catalog["linear"]
-    case = next(c for c in job_cases(exercise) if c["name"] == "seed")
-    student = harness.run_case(student_module("    w.data = w.data - lr * w.grad.data\n    w.grad.data.zero_()\n"), case, [])
-    recorded = student["steps"][0]["grads"]["w"]
-    recorded["values"] = [2 * v for v in recorded["values"]]
+    case = next(c for c in job_cases(exercise) if c.name == "seed")
+    student = run_case(student_module("    w.data = w.data - lr * w.grad.data\n    w.grad.data.zero_()\n"), case, [])
+    recorded = student.steps[0].grads["w"]
+    recorded.values = [2 * v for v in recorded.values]
     judge = CaseJudge(stepper_for(exercise), TOL, exercise.tolerances["prediction"])
-    analysis = judge.analyse(case, student, reference_traces(exercise)["seed"], stop_early=False)
+    analysis = judge.analyse(case, student, reference_traces(exercise, pool)["seed"], stop_early=False)
     assert analysis.steps[0].grads_ok == {"w": False}
     assert analysis.steps[0].update_ok == {"w": False}
 
@@ -121,7 +131,7 @@ def assert_shortcuts_judge_as_the_full_path(exercise: Exercise, pool, monkeypatc
     and steps recorded exactly as the reference's passed without comparison), with single
     steps, and with every step compared. Same report."""
     stepper = stepper_for(exercise)
-    warm = stepper.enable_batching(job_cases(exercise), reference_traces(exercise)) is None
+    warm = stepper.enable_batching(job_cases(exercise), reference_traces(exercise, pool)) is None
     try:
         for labelled in exercise.solutions() + exercise.mistakes():
             source = labelled.path.read_text(encoding="utf-8")
@@ -132,7 +142,7 @@ def assert_shortcuts_judge_as_the_full_path(exercise: Exercise, pool, monkeypatc
                 with monkeypatch.context() as patch:
                     if not shortcut:
                         patch.setattr(compare, "_recorded_as", lambda raw, ref_step: False)
-                    reports.append(grade_submission(exercise, source, replay).to_json() | {"duration_ms": None})
+                    reports.append(json_safe(grade_submission(exercise, source, replay).to_json()) | {"duration_ms": None})
             assert reports[0] == reports[1] == reports[2], labelled.path.name
     finally:
         stepper.batched = warm
@@ -157,7 +167,7 @@ def test_shortcuts_judge_as_the_full_path_where_vectorized_steps_differ(catalog,
     before = stepper.batched
     monkeypatch.setattr(Stepper, "_vectorized_updates", rounded_otherwise)
     try:
-        assert "vectorized steps differ from single steps" in stepper.enable_batching(job_cases(exercise), reference_traces(exercise))
+        assert "vectorized steps differ from single steps" in stepper.enable_batching(job_cases(exercise), reference_traces(exercise, pool))
         assert_shortcuts_judge_as_the_full_path(exercise, pool, monkeypatch)
     finally:
         stepper.batched = before
@@ -184,22 +194,22 @@ def exercise_with_reference(tmp_path: Path, slug: str, replace_lines: dict[str, 
         ({"    return (y_pred - y) ** 2": "    if float((y_pred - y).detach().abs().max()) < 0:\n        raise ValueError('never')\n    return (y_pred - y) ** 2"}, "Error"),
     ],
 )
-def test_a_reference_that_does_not_vectorize_keeps_single_steps(tmp_path, changes, reason):
+def test_a_reference_that_does_not_vectorize_keeps_single_steps(tmp_path, pool, changes, reason):
     exercise = exercise_with_reference(tmp_path, "linear", changes)
-    cases, traces = job_cases(exercise), reference_traces(exercise)
+    cases, traces = job_cases(exercise), reference_traces(exercise, pool)
     stepper = Stepper(exercise)
     problem = stepper.enable_batching(cases, traces)
     assert problem is not None and reason in problem
     assert stepper.batched is False
-    starts, xs, ys, grads = reference_transitions(cases[0], traces[cases[0]["name"]])
+    starts, xs, ys, grads = reference_transitions(cases[0], traces[cases[0].name])
     assert stepper.losses_and_grads(starts[:5], xs[:5], ys[:5]) == [stepper.loss_and_grads(*step) for step in zip(starts[:5], xs[:5], ys[:5])]
     assert stepper.updates(starts[:5], grads[:5], 0.01) == [stepper.updated(s, g, 0.01) for s, g in zip(starts[:5], grads[:5])]
 
 
-def test_a_vectorized_call_that_fails_falls_back_to_single_steps(catalog, monkeypatch):
+def test_a_vectorized_call_that_fails_falls_back_to_single_steps(catalog, pool, monkeypatch):
     exercise = catalog["linear"]
     case = job_cases(exercise)[0]
-    starts, xs, ys, grads = reference_transitions(case, reference_traces(exercise)[case["name"]])
+    starts, xs, ys, grads = reference_transitions(case, reference_traces(exercise, pool)[case.name])
     stepper = Stepper(exercise)
     stepper.batched = True
 
@@ -209,7 +219,7 @@ def test_a_vectorized_call_that_fails_falls_back_to_single_steps(catalog, monkey
     monkeypatch.setattr(stepper, "_vectorized_losses", refuse)
     monkeypatch.setattr(stepper, "_vectorized_updates", refuse)
     assert stepper.losses_and_grads(starts[:3], xs[:3], ys[:3]) == [stepper.loss_and_grads(*step) for step in zip(starts[:3], xs[:3], ys[:3])]
-    assert stepper.updates(starts[:3], grads[:3], case["lr"]) == [stepper.updated(s, g, case["lr"]) for s, g in zip(starts[:3], grads[:3])]
+    assert stepper.updates(starts[:3], grads[:3], case.lr) == [stepper.updated(s, g, case.lr) for s, g in zip(starts[:3], grads[:3])]
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 1e38, -0.0, 3])
@@ -218,17 +228,21 @@ def test_forged_numbers_judge_alike_vectorized_or_not(catalog, pool, value):
     vectorized steps and the single ones still give the same report."""
     exercise = catalog["linear"]
     stepper = stepper_for(exercise)
-    assert stepper.enable_batching(job_cases(exercise), reference_traces(exercise)) is None
+    assert stepper.enable_batching(job_cases(exercise), reference_traces(exercise, pool)) is None
     source = (exercise.path / "mistakes" / "no_zero_grad.py").read_text(encoding="utf-8")
     raw = pool.run(list(build_jobs(exercise, source)), exercise.limits)
-    for trace in raw.traces:
+    forged = []
+    for body in raw.traces:
+        trace = msgspec.msgpack.decode(body)
         for case in trace["cases"]:
             for step in case["steps"][5::7]:
                 step["params"]["w"]["values"] = [value]
+        forged.append(encode(trace))
+    raw = replace(raw, traces=tuple(forged))
     reports = []
     for batched in (True, False):
         stepper.batched = batched
-        reports.append(grade_submission(exercise, source, Replay(raw)).to_json() | {"duration_ms": None})
+        reports.append(json_safe(grade_submission(exercise, source, Replay(raw)).to_json()) | {"duration_ms": None})
     stepper.batched = True
     assert reports[0] == reports[1]
     assert reports[0]["outcome"] == "ok" and reports[0]["score"] < reports[0]["max_score"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import calls
-from grader.diagnose import CODES
+from grader.drivers.calls import judge as calls
+from grader.drivers.train.diagnose import CODES
 from grader.spec import load_catalog
 
 EXERCISES = Path(__file__).resolve().parent.parent.parent / "exercises"

@@ -6,7 +6,6 @@ grader fault, and never change what the next submission on the same warm worker 
 
 from __future__ import annotations
 
-import json
 import resource
 import textwrap
 
@@ -14,12 +13,12 @@ import pytest
 from submissions import GOOD_LINEAR
 from test_hostile import still_grades  # noqa: F401  (the fixture)
 
-from grader.frames import FrameReader, parse_frame, unreadable_trace
+from grader.frames import FrameReader, Unreadable, parse_frame
 from grader.grading import build_jobs, grade_submission
 from grader.sandbox import Worker
-from grader.tracecheck import trace_problem
+from grader.tracecheck import decoded_trace
 
-TRACE = b'{"format":1}'
+TRACE = b"\x81\xa6format\x02"  # MessagePack for {"format": 2}
 
 
 def frame(nonce: str, body: bytes, length: int | None = None) -> bytes:
@@ -27,33 +26,33 @@ def frame(nonce: str, body: bytes, length: int | None = None) -> bytes:
 
 
 def read(nonces: list[str], *chunks: bytes) -> FrameReader:
-    """The framing alone: bodies decoded as plain JSON (the trace check's shape rules are its own tests)."""
-    reader = FrameReader(nonces, decode=json.loads)
+    """The framing alone: bodies come out as bytes (the trace check's rules are its own tests)."""
+    reader = FrameReader(nonces)
     for chunk in chunks:
         reader.feed(chunk)
     return reader
 
 
 def test_the_first_frame_of_a_nonce_decides_and_later_ones_are_ignored():
-    reader = read(["a"], b"junk\n" + frame("a", TRACE) + frame("a", b'{"format":2}') + frame("a", b"[]"))
-    assert reader.trace("a") == {"format": 1}
+    reader = read(["a"], b"junk\n" + frame("a", TRACE) + frame("a", b"\x81\xa6format\x03") + frame("a", b"\x90"))
+    assert reader.trace("a") == TRACE
 
 
 def test_frames_split_at_any_byte_read_as_whole_ones():
-    stream = b"printed\nnoise " + frame("b", b'{"x":[1,2]}') + b"\nmore\n" + frame("a", TRACE)
+    stream = b"printed\nnoise " + frame("b", b"\x81\xa1x\x92\x01\x02") + b"\nmore\n" + frame("a", TRACE)
     for size in (1, 2, 3, 7, 40):
         reader = read(["a", "b"], *(stream[i : i + size] for i in range(0, len(stream), size)))
-        assert (reader.trace("a"), reader.trace("b")) == ({"format": 1}, {"x": [1, 2]}), size
+        assert (reader.trace("a"), reader.trace("b")) == (TRACE, b"\x81\xa1x\x92\x01\x02"), size
 
 
 @pytest.mark.parametrize(
     "forged",
     [
-        frame("a", b"[" * 100_000 + b"]" * 100_000),
-        frame("a", b'{"load":' * 100_000 + b"1" + b"}" * 100_000),
-        frame("a", b"not json at all"),
-        frame("a", b"[]"),
-        frame("a", b'"a string"'),
+        frame("a", b"\x91" * 100_000 + b"\x90"),
+        frame("a", b"\x81\xa4load" * 100_000 + b"\x01"),
+        frame("a", b"not messagepack at all"),
+        frame("a", b"\x90"),
+        frame("a", b"\xa8a string"),
         b"\na 2 \n{}",
         b"\na 1e3\n" + TRACE,
         b"\na +12\n" + TRACE,
@@ -61,13 +60,13 @@ def test_frames_split_at_any_byte_read_as_whole_ones():
         b"\na " + b"9" * 400 + b"\n" + TRACE,
         b"\na \n" + TRACE,
     ],
-    ids=["nested-list", "nested-object", "not-json", "a-list", "a-string", "spaced-length", "float-length", "signed-length", "underscored-length", "400-digit-length", "no-length"],
+    ids=["nested-list", "nested-object", "not-messagepack", "a-list", "a-string", "spaced-length", "float-length", "signed-length", "underscored-length", "400-digit-length", "no-length"],
 )
 def test_a_frame_that_cannot_be_read_is_refused_not_an_error(forged, catalog):
     reader = read(["a"], forged + frame("a", TRACE))  # the honest frame after it comes too late
     assert reader.is_decided("a")
     visible_job, _ = build_jobs(catalog["linear"], GOOD_LINEAR)
-    assert trace_problem(reader.trace("a"), visible_job) is not None  # unreadable, or decoded but malformed
+    assert isinstance(decoded_trace(reader.trace("a"), visible_job, catalog["linear"]), str)  # unreadable, or read but malformed
 
 
 def test_a_frame_cut_short_is_no_trace():
@@ -77,25 +76,24 @@ def test_a_frame_cut_short_is_no_trace():
 
 def test_headers_of_a_decided_nonce_do_not_swallow_the_next_jobs_frame():
     reader = read(["a", "b"], frame("a", TRACE), b"\na 1000000\n", frame("b", TRACE))
-    assert reader.trace("b") == {"format": 1}
+    assert reader.trace("b") == TRACE
 
 
 def test_unreadable_traces_name_why(catalog):
-    assert unreadable_trace("why") == {"unreadable": "why"}
     visible_job, _ = build_jobs(catalog["linear"], GOOD_LINEAR)
-    assert trace_problem(unreadable_trace("why"), visible_job) == "an unreadable frame: why"
+    assert decoded_trace(Unreadable("why"), visible_job, catalog["linear"]) == "an unreadable frame: why"
 
 
 def flood_of_headers(count: int, target: str = "visible") -> str:
     """Student code that finds its job's nonce and writes `count` fake frame headers with it."""
     return textwrap.dedent(
         f"""\
-        import gc, os
-        jobs = [o for o in gc.get_objects() if isinstance(o, dict) and "nonce" in o]  # the hidden one's child may still hold the visible one
-        job = next((job for job in jobs if job["cases"][0]["hidden"] == {target == "hidden"}), None)
+        import gc, json, os
+        jobs = [o for o in gc.get_objects() if type(o).__name__ == "Job"]  # the hidden one's child may still hold the visible one
+        job = next((job for job in jobs if json.loads(bytes(job.cases))[0]["hidden"] == {target == "hidden"}), None)
         if job is not None and not hasattr(os, "flooded"):  # once: os outlives the module, which each job loads anew
             os.flooded = True
-            view = memoryview(("\\n" + job["nonce"] + " x\\n").encode() * {count})
+            view = memoryview(("\\n" + job.nonce + " x\\n").encode() * {count})
             while view:
                 view = view[os.write(3, view):]
         """
@@ -109,7 +107,7 @@ def test_a_flood_of_headers_costs_the_reader_one_scan():
     started = resource.getrusage(resource.RUSAGE_SELF)
     reader = read([nonce, other], *(flood[i : i + 65536] for i in range(0, len(flood), 65536)), frame(other, TRACE))
     used = resource.getrusage(resource.RUSAGE_SELF)
-    assert reader.trace(other) == {"format": 1}
+    assert reader.trace(other) == TRACE
     assert used.ru_utime + used.ru_stime - started.ru_utime - started.ru_stime < 1.0
 
 
@@ -152,9 +150,9 @@ def forged_frame(body: str) -> str:
     return textwrap.dedent(
         f"""\
         import gc, os
-        job = next(o for o in gc.get_objects() if isinstance(o, dict) and "nonce" in o)
+        job = next(o for o in gc.get_objects() if type(o).__name__ == "Job")
         body = {body}
-        view = memoryview(b"\\n" + job["nonce"].encode() + b" " + str(len(body)).encode() + b"\\n" + body)
+        view = memoryview(b"\\n" + job.nonce.encode() + b" " + str(len(body)).encode() + b"\\n" + body)
         while view:
             view = view[os.write(3, view):]
         """
@@ -162,10 +160,10 @@ def forged_frame(body: str) -> str:
 
 
 FORGED_BODIES = {
-    "nested-100000-deep": 'b"[" * 100_000 + b"]" * 100_000',
-    "nested-in-a-trace": 'b\'{"format": 1, "load": \' + b"[" * 100_000 + b"]" * 100_000 + b"}"',
-    "not-json": 'b"{\\"format\\": 1,"',
-    "not-an-object": 'b"[1, 2, 3]"',
+    "nested-100000-deep": 'b"\\x91" * 100_000 + b"\\x90"',
+    "nested-in-a-trace": 'b"\\x82\\xa6format\\x02\\xa5cases" + b"\\x91" * 100_000 + b"\\x90"',
+    "not-messagepack": 'b"\\xc1{\\"format\\": 2,"',
+    "not-an-object": 'b"\\x93\\x01\\x02\\x03"',
 }
 
 

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import shutil
+from importlib.metadata import version
 
-import torch
+import msgspec
 
 from grader import reference
+from grader.drivers.train.trace import CaseRecord
 from grader.spec import load_exercise
 
 
-def test_trace_is_cached_on_disk_by_version(catalog, tmp_path, monkeypatch):
+def test_trace_is_cached_on_disk_by_version(catalog, pool, tmp_path, monkeypatch):
     monkeypatch.setenv("GRADELAB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(reference, "_TRACES", {})
     exercise = catalog["linear"]
-    traces = reference.reference_traces(exercise)
-    path = tmp_path / "cache" / f"{reference.cache_key(exercise)}.json"
-    assert exercise.version in path.name and torch.__version__ in path.name
-    assert json.loads(path.read_text(encoding="utf-8")) == traces
+    traces = reference.reference_traces(exercise, pool)
+    path = tmp_path / "cache" / f"{reference.cache_key(exercise)}.msgpack"
+    assert exercise.version in path.name and version("torch") in path.name
+    assert msgspec.msgpack.decode(path.read_bytes(), type=dict[str, CaseRecord]) == traces
 
     monkeypatch.setattr(reference, "_TRACES", {})
-    monkeypatch.setattr(reference, "compute_reference_traces", lambda _: (_ for _ in ()).throw(AssertionError("recomputed")))
-    assert reference.reference_traces(exercise) == traces  # read from disk, not recomputed
+    monkeypatch.setattr(reference, "compute_reference_traces", lambda *_: (_ for _ in ()).throw(AssertionError("recomputed")))
+    assert reference.reference_traces(exercise, pool) == traces  # read from disk, not recomputed
 
 
 def test_changed_exercise_gets_a_new_cache_key(catalog, tmp_path):

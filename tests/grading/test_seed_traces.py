@@ -6,16 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from grader import harness
-from grader.reference import job_cases, load_reference
+from grader.drivers.train.loop import run_case
+from grader.drivers.train.reference import job_cases
+from grader.drivers.train.trace import CaseRecord
+from grader.reference import load_reference
 from grader.spec import Exercise
 
 SEED_OUTPUTS = Path(__file__).resolve().parent.parent / "data" / "seed_outputs.txt"
 
 
-def reference_trace(exercise: Exercise, case_name: str = "seed") -> dict:
-    case = next(c for c in job_cases(exercise) if c["name"] == case_name)
-    return harness.run_case(load_reference(exercise), case, [])
+def reference_trace(exercise: Exercise, case_name: str = "seed") -> CaseRecord:
+    case = next(c for c in job_cases(exercise) if c.name == case_name)
+    return run_case(load_reference(exercise), case, [])
 
 
 def seed_output(section: str) -> list[str]:
@@ -33,27 +35,27 @@ def seed_output(section: str) -> list[str]:
 
 def test_linear_reference_reproduces_seed_trace(catalog):
     trace = reference_trace(catalog["linear"])
-    grads = [step["grads"]["w"]["values"][0] for step in trace["steps"][:3]]
+    grads = [step.grads["w"].values[0] for step in trace.steps[:3]]
     assert grads == [-2.0, -7.840000152587891, -16.228801727294922]
-    assert trace["steps"][2]["loss"]["values"][0] == 7.315943717956543  # 'progress: 0'
-    assert trace["prediction"]["values"][0] == 7.999998569488525
+    assert trace.steps[2].loss.values[0] == 7.315943717956543  # 'progress: 0'
+    assert trace.prediction.values[0] == 7.999998569488525
 
 
 def test_quadratic_reference_reproduces_seed_trace(catalog):
     trace = reference_trace(catalog["quadratic"])
-    first, second = (tuple(step["grads"][n]["values"][0] for n in ("w1", "w2", "b")) for step in trace["steps"][:2])
+    first, second = (tuple(step.grads[n].values[0] for n in ("w1", "w2", "b")) for step in trace.steps[:2])
     assert first == (2.0, 2.0, 2.0)
     assert second == (22.880001068115234, 11.440000534057617, 5.720000267028809)
-    assert trace["steps"][2]["loss"]["values"][0] == 18.321826934814453  # 'Epoch: 0'
-    assert trace["prediction"]["values"][0] == 8.544171333312988
+    assert trace.steps[2].loss.values[0] == 18.321826934814453  # 'Epoch: 0'
+    assert trace.prediction.values[0] == 8.544171333312988
 
 
 def test_one_sample_mse_reference_reproduces_seed_003(catalog):
     trace = reference_trace(catalog["one_sample_mse"])
-    grads = [step["grads"]["w"]["values"][0] for step in trace["steps"]]
+    grads = [step.grads["w"].values[0] for step in trace.steps]
     assert [f"{g:.4f}" for g in grads[:4]] == ["-56.4745", "-11.2949", "-2.2590", "-0.4518"]  # as the seed printed
     assert f"{grads[-1]:.4e}" == "-3.0518e-05"
-    assert f"{trace['prediction']['values'][0]:.4f}" == "5.0000"
+    assert f"{trace.prediction.values[0]:.4f}" == "5.0000"
 
 
 @pytest.mark.parametrize("slug", ["linear", "quadratic", "one_sample_mse", "vector_backward", "tensor_facts", "detach_numpy"])
@@ -71,16 +73,16 @@ def test_matrix_reference_matches_the_seed_formulas(catalog):
     import torch
 
     exercise = catalog["matrix_mse"]
-    case = next(c for c in job_cases(exercise) if c["name"] == "seed")
-    trace = harness.run_case(load_reference(exercise), case, [])
-    w = torch.tensor(case["init"]["w"]["values"]).reshape(5, 3)
-    b = torch.tensor(case["init"]["b"]["values"])
+    trace = reference_trace(exercise)
+    case = next(c for c in job_cases(exercise) if c.name == "seed")
+    w = torch.tensor(case.init["w"].values).reshape(5, 3)
+    b = torch.tensor(case.init["b"].values)
     z = torch.ones(2, 5) @ w + b
-    assert trace["probe"][0]["values"] == z.reshape(-1).tolist()
-    assert trace["steps"][0]["loss"]["values"][0] == pytest.approx((z**2).mean().item(), rel=1e-6)
+    assert trace.probe[0].values == z.reshape(-1).tolist()
+    assert trace.steps[0].loss.values[0] == pytest.approx((z**2).mean().item(), rel=1e-6)
     # dL/dw = x^T (2/6)(z - y): every row of the seed's printed w.grad is the same, and equals b.grad.
-    grad_w = trace["steps"][0]["grads"]["w"]["values"]
-    grad_b = trace["steps"][0]["grads"]["b"]["values"]
+    grad_w = trace.steps[0].grads["w"].values
+    grad_b = trace.steps[0].grads["b"].values
     assert grad_w == grad_b * 5
     assert grad_b == pytest.approx((2 * z.sum(0) / 6).tolist(), rel=1e-6)
 
@@ -96,8 +98,6 @@ def test_scalar_descent_seed_program_prints_every_line_the_tutorial_kept(grade, 
 
 
 def test_scalar_descent_reference_reproduces_seed_004(catalog):
-    from grader.reference import load_reference
-
     weights, grads, losses = load_reference(catalog["scalar_descent"]).minimise(10.0, 0.01, 100)
     printed = (repr(weights[0].item()), repr(grads[1].item()), repr(losses[2].item()))
     assert printed == ("9.800000190734863", "19.600000381469727", "112.23681640625")  # steps 1, 2, 3 of the table

@@ -31,7 +31,7 @@ def break_toml(folder: Path, old: str, new: str) -> None:
     [
         ("lr = 0.01", 'lr = "fast"', "cases[0].lr", "expected"),
         ("epochs = 100", "epochs = 0", "cases[0].epochs", "at least 1"),
-        ('driver = "train"', 'driver = "magic"', "driver", "not one of"),
+        ('driver = "train"', 'driver = "magic"', "driver", "'magic' is not a kind of exercise; the known kinds are calls, "),
         ("gradients = 15", "gradiants = 15", "points", "gradients"),
         ("init = { w = [1.0] }", "init = { v = [1.0] }", "cases[0].init", "missing ['w']"),
         ("step = { rtol = 1e-4, atol = 1e-5 }", "step = { rtol = -1, atol = 1e-5 }", "tolerance.step", "negative"),

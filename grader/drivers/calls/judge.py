@@ -1,4 +1,4 @@
-"""Judging the `calls` driver: what each function returned, against what the reference returned.
+"""Judging the `calls` kind: what each function returned, against what the reference returned.
 
 For exercises about autograd's facts rather than a training loop (a backward with `gradient=`,
 `retain_graph`, `is_leaf`, the dtype `torch.Tensor` makes...). Each function of the contract is
@@ -12,9 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from grader.compare import is_close
+from grader.closeness import is_close
+from grader.drivers.base import Failure, Verdict
+from grader.drivers.calls.trace import (
+    Array,
+    Bool,
+    Case,
+    CaseRecord,
+    Returned,
+    Sequence,
+    Str,
+)
 from grader.report import CheckResult, Diagnosis
 from grader.spec import Exercise, Tolerance
+from grader.trace import Error, numbers_of
 
 # Compared in this order: the first field that differs names the mistake.
 FIELD_CODES = (
@@ -39,68 +50,75 @@ class Difference:
     actual: Any
 
 
-def difference(actual: dict[str, Any], expected: dict[str, Any], tol: Tolerance) -> Difference | None:
-    """The first difference between two described values (`harness.describe_returned`), or None."""
+def difference(actual: Returned, expected: Returned, tol: Tolerance) -> Difference | None:
+    """The first difference between two described values (`loop.describe_returned`), or None."""
     for field, _ in FIELD_CODES:
-        if actual.get(field) != expected.get(field):
-            return Difference(field, expected.get(field), actual.get(field))
-    if expected["kind"] == "sequence":
-        for item, wanted in zip(actual["items"], expected["items"], strict=True):
+        if _field(actual, field) != _field(expected, field):
+            return Difference(field, _field(expected, field), _field(actual, field))
+    if isinstance(expected, Sequence) and isinstance(actual, Sequence):
+        for item, wanted in zip(actual.items, expected.items, strict=True):
             found = difference(item, wanted, tol)
             if found is not None:
                 return found
         return None
-    if expected["kind"] in ("bool", "str"):
-        return None if actual["value"] == expected["value"] else Difference("value", expected["value"], actual["value"])
-    if "values" in expected and not is_close(actual["values"], expected["values"], tol):
-        return Difference("values", expected["values"], actual["values"])
+    if isinstance(expected, (Bool, Str)) and isinstance(actual, (Bool, Str)):
+        return None if actual.value == expected.value else Difference("value", expected.value, actual.value)
+    wanted, got = _values(expected), _values(actual)
+    if wanted is not None and not is_close(got, wanted, tol):
+        return Difference("values", wanted, got)
     return None
 
 
-@dataclass(frozen=True)
-class CallsVerdict:
-    checks: tuple[CheckResult, ...]
-    diagnoses: tuple[Diagnosis, ...]
-    error: dict[str, Any] | None  # the first exception a visible call raised, for the report
-    first_divergence: dict[str, Any] | None
+def _field(value: Returned, name: str) -> Any:
+    """A described value's field by name; None where its kind has no such field."""
+    return value.kind if name == "kind" else getattr(value, name, None)
 
 
-def judge_calls(exercise: Exercise, cases: list[dict[str, Any]], records: list[dict[str, Any]], reference: dict[str, Any]) -> CallsVerdict:
+def _values(value: Returned) -> list[float] | None:
+    """The numbers of a tensor, number or array; None for other kinds."""
+    return numbers_of(value) if not isinstance(value, Array) else value.values
+
+
+def judge_calls(exercise: Exercise, cases: list[Case], records: list[CaseRecord], reference: dict[str, CaseRecord]) -> Verdict:
+    """One check per function, one per hidden case; the first exception a visible call raised
+    decides the outcome."""
     tol = exercise.tolerances["step"]
-    hidden = {case["name"]: case["hidden"] for case in cases}
+    hidden = {case.name: case.hidden for case in cases}
     passed: dict[tuple[str, str], bool] = {}
     raised: set[str] = set()  # functions that raised in a visible case
     diagnoses: dict[str, Diagnosis] = {}
-    error, divergence = None, None
+    failure: Failure | None = None
+    divergence = None
     for record in records:
-        case, is_hidden = record["name"], hidden[record["name"]]
-        for function, call in record["calls"].items():
-            expected = reference[case]["calls"][function]["value"]
-            found = None if "error" in call else difference(call["value"], expected, tol)
-            passed[case, function] = "error" not in call and found is None
-            if "error" in call and not is_hidden:
+        case, is_hidden = record.name, hidden[record.name]
+        for function, call in record.calls.items():
+            expected = reference[case].calls[function].value
+            assert expected is not None  # the reference's calls all returned (`reference_failure`)
+            found = None if call.value is None else difference(call.value, expected, tol)
+            passed[case, function] = call.error is None and found is None
+            if call.error is not None and not is_hidden:
                 raised.add(function)
             if passed[case, function] or function in diagnoses:
                 continue
-            if "error" in call:
-                diagnoses[function] = _exception(function, call["error"], is_hidden)
-                if error is None and not is_hidden:
-                    error = {**call["error"], "case": case}
-            else:
+            if call.error is not None:
+                diagnoses[function] = _exception(function, call.error, is_hidden)
+                if failure is None and not is_hidden:
+                    failure = Failure(case, call.error, hidden=False)
+            elif found is not None:
                 diagnoses[function] = _diagnosis(function, found, is_hidden)
                 if divergence is None and not is_hidden:
                     divergence = _divergence(case, function, found)
-    visible = [r["name"] for r in records if not hidden[r["name"]]]
+    visible = [r.name for r in records if not hidden[r.name]]
     checks = [
         _check(function, all(passed[case, function] for case in visible), exercise.points[function], function in raised)
         for function in exercise.functions
     ]
-    hidden_cases = [r["name"] for r in records if hidden[r["name"]]]
+    hidden_cases = [r.name for r in records if hidden[r.name]]
     checks += [
         _hidden_check(number, all(passed[case, f] for f in exercise.functions), exercise.points["hidden"])
         for number, case in enumerate(hidden_cases, start=1)
     ]
-    return CallsVerdict(tuple(checks), tuple(diagnoses.values()), error, divergence)
+    return Verdict(tuple(checks), tuple(diagnoses.values()), failure, divergence)
 
 
 def _check(function: str, ok: bool, points: int, raised: bool) -> CheckResult:
@@ -133,10 +151,10 @@ _WHAT = {
 }
 
 
-def _exception(function: str, error: dict[str, Any], hidden: bool) -> Diagnosis:
-    where = "" if hidden or not error.get("line") else f" at line {error['line']}"
-    message = "(details of hidden cases are withheld)" if hidden else error.get("message") or ""
-    return Diagnosis("runtime_error", f"{function}() raised {error['type']}{where}: {message}", parameter=function, hidden=hidden)
+def _exception(function: str, error: Error, hidden: bool) -> Diagnosis:
+    where = "" if hidden or not error.line else f" at line {error.line}"
+    message = "(details of hidden cases are withheld)" if hidden else error.message or ""
+    return Diagnosis("runtime_error", f"{function}() raised {error.type}{where}: {message}", parameter=function, hidden=hidden)
 
 
 def _shown(value: Any) -> str:

@@ -14,12 +14,21 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from grader.compare import CaseAnalysis, Mismatch, StepCheck, Values, is_close, numbers_of
-from grader.render import format_number, format_values
+from grader.drivers.train.compare import (
+    CaseAnalysis,
+    Mismatch,
+    StepCheck,
+    Values,
+    is_close,
+)
+from grader.exceptions import EXCEPTION_MESSAGES, exception_diagnosis
+from grader.formatting import format_number, format_values
 from grader.report import Diagnosis
 from grader.spec import Tolerance
+from grader.trace import Number, Other, Tensor, numbers_of, shape_of
 
 MESSAGES = {
+    **EXCEPTION_MESSAGES,
     "missing_zero_grad": (
         "The gradient of {param} keeps growing: {where}, {param}.grad holds this step's gradient plus the "
         "previous one. PyTorch adds every backward() into .grad, so clear it after each update "
@@ -41,10 +50,6 @@ MESSAGES = {
         "update(lr) ignores its lr argument: with another learning rate, the step of {param} still uses the "
         "example's value. Use the lr that update receives; do not write the number in the code."
     ),
-    "detached_loss": (
-        "loss(x, y) returns {what}, which is not connected to the autograd graph ({where}), so backward() "
-        "cannot compute any gradient. Return the tensor itself: no .item(), .detach(), float(...) or torch.no_grad() in loss."
-    ),
     "non_leaf_parameter": (
         "After update(lr), {param} is no longer a leaf tensor ({where}): it was rebound to the result of a "
         "computation, so it carries history and its .grad stays empty. Update the values in place "
@@ -53,14 +58,6 @@ MESSAGES = {
     "lost_requires_grad": (
         "After update(lr), {param} {what} ({where}), so the next loss is cut from the graph. Keep the same "
         "tensor and change its values ({param}.data = ... or an in-place update under torch.no_grad())."
-    ),
-    "integer_dtype": (
-        "{param_or_tensor} has an integer dtype ({detail}). Gradients exist only for floating-point tensors: "
-        "write 1.0 rather than 1, or pass dtype=torch.float32."
-    ),
-    "wrong_reduction": (
-        "{detail} The loss must be one number per step: the mean of the squared errors (torch.mean or "
-        "nn.MSELoss), as the exercise states."
     ),
     "wrong_forward": "forward(x) does not compute the model's formula: {detail}",
     "wrong_loss": (
@@ -76,48 +73,17 @@ MESSAGES = {
         "wrote {param}.grad itself. Let loss.backward() compute the gradients; that is what the exercise is about."
     ),
     "wrong_update": "update(lr) does not compute {param} - lr * {param}.grad ({where}): {detail}",
-    "shape_mismatch": "{detail} Check the shapes of your tensors (print(t.shape)) against the statement.",
     "hardcoded_output": (
         "Your code is right on the visible example but not on hidden cases with other data, initial values or "
         "learning rate. It seems to rely on the example's own numbers (written into the code, or its own data "
         "or epochs) instead of the arguments it receives."
     ),
-    "graph_reused": (
-        "backward() went through a graph that was already used and freed ({where}). Build a new loss in every "
-        "call of loss(x, y), do not keep a loss or prediction from an earlier step, and do not call backward() "
-        "yourself inside loss."
-    ),
-    "missing_global": (
-        "In {function}, Python treats {name} as a new local variable because the function assigns to it "
-        "(line {line}: `{text}`), so reading it first fails (UnboundLocalError). Add `global {name}` at the top "
-        "of {function}, or change the tensor in place ({name}.data -= ... or {name} -= ... under torch.no_grad())."
-    ),
-    "inplace_leaf_update": (
-        "update changes a parameter in place while autograd is recording (line {line}: `{text}`). Wrap the "
-        "step in `with torch.no_grad():` or update .data."
-    ),
     "diverged": (
         "The training blew up: {what} became {value} {where}. The steps are far too large; check the "
         "learning rate and the sign of the update."
     ),
-    "runtime_error": "Your code raised {type} in {function} (line {line}: `{text}`): {message}",
 }
 CODES = tuple(MESSAGES)
-
-# Exception messages that identify a mistake, whatever line raised them.
-EXCEPTION_RULES: tuple[tuple[str, str], ...] = (
-    ("backward through the graph a second time", "graph_reused"),
-    ("does not require grad and does not have a grad_fn", "detached_loss"),
-    ("floating point", "integer_dtype"),
-    ("Found dtype Long", "integer_dtype"),
-    ("implicitly created only for scalar outputs", "wrong_reduction"),
-    ("shapes cannot be multiplied", "shape_mismatch"),
-    ("must match the size of tensor", "shape_mismatch"),
-    ("size mismatch", "shape_mismatch"),
-    ("shape mismatch", "shape_mismatch"),
-    ("is invalid for input of size", "shape_mismatch"),
-    ("used in an in-place operation", "inplace_leaf_update"),
-)
 
 
 def diagnose(analyses: list[CaseAnalysis], tol: Tolerance, visible_lr: float | None) -> list[Diagnosis]:
@@ -137,8 +103,8 @@ def _diagnose_case(analysis: CaseAnalysis, tol: Tolerance, hidden_only: bool, vi
     first = analysis.first
     assert first is not None
     context = _Context(analysis, tol)
-    error = analysis.student["error"]
-    if error and (first.quantity == "error" or (first.step is not None and first.step.index == error.get("step"))):
+    error = analysis.student.error
+    if error and (first.quantity == "error" or (first.step is not None and first.step.index == error.step)):
         # The exception of the very step that departs is the root cause (a loss that reuses a
         # freed graph is also wrong in value, but the exception says why).
         found = [exception_diagnosis(error, hidden=analysis.hidden)]
@@ -190,7 +156,7 @@ def _hidden_only(context: _Context, first: Mismatch, visible_lr: float | None) -
     """Right on the visible example, wrong on a hidden case: a fixed lr, or hard-coded answers."""
     if first.quantity == "param" and first.step is not None and visible_lr is not None:
         check = first.step
-        lr = context.analysis.case["lr"]
+        lr = context.analysis.case.lr
         for name in check.before:
             factor = _step_factor(_transitions(context, check, name), lr, context.tol)
             if factor is not None and math.isclose(factor * lr, visible_lr, rel_tol=1e-3):
@@ -204,11 +170,11 @@ def _hidden_only(context: _Context, first: Mismatch, visible_lr: float | None) -
 def _forward(context: _Context, first: Mismatch) -> list[Diagnosis]:
     analysis = context.analysis
     if not analysis.forward_shape_ok:
-        got = next(p["shape"] for p, r in zip(analysis.student["probe"], analysis.reference["probe"]) if p.get("shape") != r["shape"])
-        want = analysis.reference["probe"][0]["shape"]
+        got = next(shape_of(p) for p, r in zip(analysis.student.probe, analysis.reference.probe) if shape_of(p) != shape_of(r))
+        want = shape_of(analysis.reference.probe[0])
         return [context.make("shape_mismatch", detail=f"forward(x) returns a tensor of shape {got}; the model's prediction has shape {want}.")]
     if first.actual is None:
-        kind = next(p.get("type", p["kind"]) for p in analysis.student["probe"] if p["kind"] not in ("tensor", "number"))
+        kind = next(_type_of(p) for p in analysis.student.probe if numbers_of(p) is None)
         return [context.make("wrong_forward", detail=f"it returns {_article(kind)}, not a tensor.")]
     if context.hidden:
         return [context.make("wrong_forward", detail="in a hidden case, its prediction is not the formula's value.")]
@@ -217,13 +183,13 @@ def _forward(context: _Context, first: Mismatch) -> list[Diagnosis]:
 
 
 def _loss_graph(context: _Context, first: Mismatch) -> list[Diagnosis]:
-    record = first.step.raw["loss"] if first.step else {}
-    if record.get("kind") == "number":
-        what = f"a plain Python {record['type']} (did you call .item() or float()?)"
-    elif record.get("kind") == "tensor":
+    record = first.step.raw.loss if first.step else None
+    if isinstance(record, Number):
+        what = f"a plain Python {record.type} (did you call .item() or float()?)"
+    elif isinstance(record, Tensor):
         what = "a tensor without grad_fn (cut by .detach(), torch.no_grad() or a new torch.tensor(...))"
     else:
-        what = f"{_article(record.get('type', 'nothing'))} instead of a tensor"
+        what = f"{_article(record.type if isinstance(record, Other) else 'nothing')} instead of a tensor"
     return [context.make("detached_loss", first.step, what=what)]
 
 
@@ -276,14 +242,15 @@ def _fault(context: _Context, first: Mismatch) -> list[Diagnosis]:
     check = first.step
     assert check is not None and first.parameter is not None
     name = first.parameter
-    fault = check.raw["faults"][name]
-    record = check.raw["params"][name]
+    assert check.raw.faults is not None and check.raw.params is not None  # a fault is found on a finished step
+    fault = check.raw.faults[name]
+    record = check.raw.params[name]
     if fault == "non_leaf":
         return [context.make("non_leaf_parameter", check, name)]
     if fault == "integer_dtype":
-        return [context.make("integer_dtype", check, name, param_or_tensor=f"After update(lr), {name}", detail=record["dtype"])]
+        return [context.make("integer_dtype", check, name, param_or_tensor=f"After update(lr), {name}", detail=record.dtype if isinstance(record, Tensor) else "")]
     if fault == "not_tensor":
-        what = f"is {_article(record.get('type', record['kind']))}, not a tensor"
+        what = f"is {_article(_type_of(record))}, not a tensor"
         return [context.make("lost_requires_grad", check, name, what=what)]
     return [context.make("lost_requires_grad", check, name, what="no longer requires grad")]
 
@@ -292,8 +259,8 @@ def _shape(context: _Context, first: Mismatch) -> list[Diagnosis]:
     check = first.step
     assert check is not None and first.parameter is not None
     name = first.parameter
-    got = check.raw["params"][name]["shape"]
-    want = context.analysis.case["init"][name]["shape"]
+    got = shape_of((check.raw.params or {}).get(name))
+    want = context.analysis.case.init[name].shape
     detail = f"After update(lr), {name} has shape {got} instead of {want} ({context.where(check)})."
     return [context.make("shape_mismatch", check, name, detail=detail)]
 
@@ -301,7 +268,7 @@ def _shape(context: _Context, first: Mismatch) -> list[Diagnosis]:
 def _update(context: _Context, first: Mismatch) -> list[Diagnosis]:
     check = first.step
     assert check is not None
-    lr = context.analysis.case["lr"]
+    lr = context.analysis.case.lr
     for name, ok in check.update_ok.items():
         if ok:
             continue
@@ -352,46 +319,6 @@ def _divergence(context: _Context) -> list[Diagnosis]:
     return []
 
 
-def exception_diagnosis(error: dict[str, Any], hidden: bool = False) -> Diagnosis:
-    """What an exception in student code means, in the student's terms."""
-    code = "missing_global" if error["type"] == "UnboundLocalError" else _code_for_message(error["message"])
-    fields = {
-        "function": f"{error['function']}()" if error.get("function") and error["function"] != "<module>" else "your file",
-        "line": error.get("line") or "?",
-        "text": error.get("text") or "",
-        "type": error["type"],
-        "message": "(hidden case: details withheld)" if hidden else error["message"],
-        "name": _unbound_name(error["message"]),
-        "where": "in a hidden case" if hidden else _phase_text(error),
-        "param": "a parameter",
-        "param_or_tensor": "A tensor that must require grad",
-        "detail": error["message"] if not hidden else error["type"],
-        "what": "a tensor that does not require grad",
-    }
-    if code == "wrong_reduction":
-        fields["detail"] = "Your loss is a tensor with several values, so backward() cannot start from it."
-    if code == "shape_mismatch":
-        fields["detail"] = f"Line {fields['line']} combines tensors whose shapes do not fit: {fields['detail']}."
-    step = None if hidden else error.get("step")
-    return Diagnosis(code, MESSAGES[code].format(**fields), step=step, hidden=hidden)
-
-
-def _code_for_message(message: str) -> str:
-    return next((code for needle, code in EXCEPTION_RULES if needle in message), "runtime_error")
-
-
-def _unbound_name(message: str) -> str:
-    # "cannot access local variable 'w' where it is not associated with a value"
-    parts = message.split("'")
-    return parts[1] if len(parts) >= 3 else "the parameter"
-
-
-def _phase_text(error: dict[str, Any]) -> str:
-    if error.get("step"):
-        return f"at step {error['step']}, in {error['phase']}"
-    return f"in {error['phase']}"
-
-
 def _axpy(values: Values, scale: float, direction: Values | None) -> Values | None:
     if direction is None or len(direction) != len(values):
         return None
@@ -404,10 +331,10 @@ def _transitions(context: _Context, check: StepCheck, name: str, count: int = 4)
     if after is None or grads is None:
         return []
     result = [(check.before[name], after, grads)]
-    for raw in context.analysis.student["steps"][check.index : check.index + count - 1]:
-        if "params" not in raw:
+    for raw in context.analysis.student.steps[check.index : check.index + count - 1]:
+        if raw.params is None or raw.grads is None:
             break
-        following, grads = numbers_of(raw["params"][name]), numbers_of(raw["grads"][name])
+        following, grads = numbers_of(raw.params[name]), numbers_of(raw.grads[name])
         if following is None or grads is None:
             break
         result.append((after, following, grads))
@@ -455,6 +382,11 @@ def _values(expected: Values | None, actual: Values | None, hidden: bool) -> str
 
 def _fmt(values: Iterable[float] | None) -> str:
     return format_values(None if values is None else list(values))
+
+
+def _type_of(value: Any) -> str:
+    """What a value that is no tensor is: its class name, or its kind ("none")."""
+    return value.type if isinstance(value, (Number, Other)) else value.kind
 
 
 def _article(noun: str) -> str:

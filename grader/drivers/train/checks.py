@@ -1,7 +1,8 @@
 """The named checks an exercise scores: each turns case analyses into points and one message.
 
-Exercise files give points by check name; the registry below is the vocabulary, read-only, and
-`spec.DRIVER_CHECKS` must name the same checks (a test holds them together).
+Exercise files give points by check name; the registry below is the vocabulary, read-only,
+and the kind's driver reads its names from it. Torch-free: the web tier reads exercise folders
+through the driver.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from grader.compare import CaseAnalysis, StepCheck
-from grader.render import format_values
+from grader.formatting import format_values
 from grader.report import CheckResult
 from grader.spec import Exercise
+
+if TYPE_CHECKING:
+    from grader.drivers.train.compare import CaseAnalysis, StepCheck
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def check_forward(evidence: Evidence, points: int) -> list[CheckResult]:
 
 def check_loss_graph(evidence: Evidence, points: int) -> list[CheckResult]:
     steps = list(_steps(evidence))
-    bad = next((s for s in steps if "loss" in s.raw and not s.in_graph), None)
+    bad = next((s for s in steps if s.raw.loss is not None and not s.in_graph), None)
     if steps and bad is None and any(s.in_graph for s in steps):
         return [_result("loss_graph", True, points, "loss(x, y) returns a tensor in the autograd graph at every step.")]
     message = f"loss(x, y) is not a tensor in the autograd graph at {_at(bad)}." if bad else "loss(x, y) never returned a value."
@@ -76,9 +80,9 @@ def check_loss_value(evidence: Evidence, points: int) -> list[CheckResult]:
 
 
 def check_gradients(evidence: Evidence, points: int) -> list[CheckResult]:
-    handed_in = next((s for s in _steps(evidence) if s.raw.get("not_autograd")), None)
-    if handed_in is not None:
-        names = ", ".join(f"{n}.grad" for n in handed_in.raw["not_autograd"])
+    handed_in = next((s for s in _steps(evidence) if s.raw.not_autograd), None)
+    if handed_in is not None and handed_in.raw.not_autograd:
+        names = ", ".join(f"{n}.grad" for n in handed_in.raw.not_autograd)
         return [_result("gradients", False, points, f"Gradients after backward() did not come from autograd at {_at(handed_in)}: {names}.")]
     return _per_step_check("gradients", evidence, points, lambda s: {f"{n}.grad": ok for n, ok in s.grads_ok.items()}, "Gradients after backward()")
 
@@ -137,16 +141,3 @@ def run_checks(exercise: Exercise, evidence: Evidence) -> tuple[CheckResult, ...
             raise KeyError(f"unknown check {name!r}; known checks: {', '.join(CHECKS)}")
         results.extend(CHECKS[name](evidence, points))
     return tuple(results)
-
-
-def unrun_checks(exercise: Exercise, reason: str) -> tuple[CheckResult, ...]:
-    """Every check at zero, when the code could not be run at all."""
-    results = []
-    for name, points in exercise.points.items():
-        if name == "hidden":
-            hidden = [c for c in exercise.cases if c.hidden]
-            results += [_result(f"hidden_{n}", False, points, f"Hidden case {n}: {reason}", True) for n in range(1, len(hidden) + 1)]
-        else:
-            results.append(_result(name, False, points, reason))
-    return tuple(results)
-

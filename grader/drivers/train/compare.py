@@ -11,45 +11,15 @@ and that transition decides.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from grader.harness import training_samples
-from grader.reference import State, Stepper, Values
+from grader.closeness import is_close
+from grader.drivers.train.reference import State, Stepper, Values, training_samples
+from grader.drivers.train.trace import Case, CaseRecord, Step
 from grader.spec import Tolerance
+from grader.trace import Tensor, Value, numbers_of, shape_of
 
 FIRST_CHUNK = 16  # steps asked of the reference at once; later chunks reach twice as far
-
-
-def is_close(actual: Sequence[float] | None, expected: Sequence[float] | None, tol: Tolerance) -> bool:
-    """Elementwise torch.isclose semantics; NaN is never close, infinities only to themselves."""
-    if actual is None or expected is None or len(actual) != len(expected):
-        return False
-    if actual == expected and not math.isnan(sum(actual)):
-        return True  # the same numbers (most steps of most runs): close under any tolerance
-    return all(_scalar_close(a, e, tol) for a, e in zip(actual, expected))
-
-
-def _scalar_close(actual: float, expected: float, tol: Tolerance) -> bool:
-    if math.isnan(actual) or math.isnan(expected):
-        return False
-    if math.isinf(actual) or math.isinf(expected):
-        return actual == expected
-    return abs(actual - expected) <= tol.atol + tol.rtol * abs(expected)
-
-
-def numbers_of(record: dict[str, Any] | None) -> Values | None:
-    """The values of a recorded tensor or number; None for anything else."""
-    if record is None or record.get("kind") not in ("tensor", "number"):
-        return None
-    return record["values"]
-
-
-def shape_of(record: dict[str, Any] | None) -> list[int] | None:
-    if record is None or record.get("kind") not in ("tensor", "number"):
-        return None
-    return record["shape"]
 
 
 @dataclass
@@ -61,7 +31,7 @@ class StepCheck:
     sample: int
     before: dict[str, Values]
     leftover: dict[str, Values]
-    raw: dict[str, Any]
+    raw: Step
     in_graph: bool = False
     loss_ok: bool | None = None
     expected_loss: Values | None = None
@@ -72,17 +42,17 @@ class StepCheck:
 
     @property
     def student_loss(self) -> Values | None:
-        return numbers_of(self.raw.get("loss"))
+        return numbers_of(self.raw.loss)
 
     def student_grads(self) -> dict[str, Values | None]:
-        return {name: numbers_of(rec) for name, rec in self.raw.get("grads", {}).items()}
+        return {name: numbers_of(rec) for name, rec in (self.raw.grads or {}).items()}
 
     def student_params(self) -> dict[str, Values | None]:
-        return {name: numbers_of(rec) for name, rec in self.raw.get("params", {}).items()}
+        return {name: numbers_of(rec) for name, rec in (self.raw.params or {}).items()}
 
     @property
     def is_complete(self) -> bool:
-        return "params" in self.raw
+        return self.raw.params is not None
 
     @property
     def passed(self) -> bool:
@@ -93,7 +63,7 @@ class StepCheck:
             and all(self.grads_ok.values())
             and bool(self.update_ok)
             and all(self.update_ok.values())
-            and not self.raw.get("faults")
+            and not self.raw.faults
         )
 
 
@@ -112,9 +82,9 @@ class Mismatch:
 class CaseAnalysis:
     name: str
     hidden: bool
-    case: dict[str, Any]
-    student: dict[str, Any]
-    reference: dict[str, Any]
+    case: Case
+    student: CaseRecord
+    reference: CaseRecord
     forward_ok: bool = False
     forward_shape_ok: bool = True
     steps: list[StepCheck] = field(default_factory=list)
@@ -123,11 +93,11 @@ class CaseAnalysis:
 
     @property
     def expected_steps(self) -> int:
-        return len(self.reference["steps"])
+        return len(self.reference.steps)
 
     @property
     def completed(self) -> bool:
-        return self.student["error"] is None and self.student["stopped"] is None and len(self.steps) == self.expected_steps
+        return self.student.error is None and self.student.stopped is None and len(self.steps) == self.expected_steps
 
     @property
     def passed(self) -> bool:
@@ -142,8 +112,8 @@ class CaseJudge:
         self.step_tol = step_tol
         self.prediction_tol = prediction_tol
 
-    def analyse(self, case: dict[str, Any], student: dict[str, Any], reference: dict[str, Any], stop_early: bool) -> CaseAnalysis:
-        analysis = CaseAnalysis(case["name"], case["hidden"], case, student, reference)
+    def analyse(self, case: Case, student: CaseRecord, reference: CaseRecord, stop_early: bool) -> CaseAnalysis:
+        analysis = CaseAnalysis(case.name, case.hidden, case, student, reference)
         self._judge_forward(analysis)
         if analysis.first and stop_early:
             return analysis
@@ -159,7 +129,7 @@ class CaseJudge:
             analysis.first = mismatch
 
     def _judge_forward(self, analysis: CaseAnalysis) -> None:
-        student, expected = analysis.student["probe"], analysis.reference["probe"]
+        student, expected = analysis.student.probe, analysis.reference.probe
         if len(student) < len(expected):
             analysis.forward_ok = False
             return  # forward raised: the error itself is the first mismatch
@@ -174,14 +144,14 @@ class CaseJudge:
 
     def _judge_steps(self, analysis: CaseAnalysis, stop_early: bool) -> None:
         reference = analysis.reference
-        transitions = _Transitions(self.stepper, analysis.case, analysis.student["steps"], stop_early)
+        transitions = _Transitions(self.stepper, analysis.case, analysis.student.steps, stop_early)
         shapes, state = transitions.shapes, transitions.initial
         leftover = {name: [0.0] * len(values) for name, values in state.items()}
         on_track = True
-        for position, raw in enumerate(analysis.student["steps"]):
-            check = StepCheck(position + 1, raw["epoch"], raw["sample"], state, leftover, raw)
+        for position, raw in enumerate(analysis.student.steps):
+            check = StepCheck(position + 1, raw.epoch, raw.sample, state, leftover, raw)
             analysis.steps.append(check)
-            ref_step = reference["steps"][position] if position < len(reference["steps"]) else None
+            ref_step = reference.steps[position] if position < len(reference.steps) else None
             on_track = on_track and ref_step is not None
             if on_track and _recorded_as(raw, ref_step):
                 _passed_as(check, ref_step)
@@ -191,19 +161,20 @@ class CaseJudge:
                 return
             params = check.student_params()
             state = {name: params[name] for name in shapes}
-            leftover = {name: numbers_of(rec) or [0.0] * len(state[name]) for name, rec in raw["grads_after"].items()}
-            on_track = on_track and all(is_close(state[n], numbers_of(ref_step["params"][n]), self.step_tol) for n in shapes)
+            assert raw.grads_after is not None  # a step judged to its end ran to its end
+            leftover = {name: numbers_of(rec) or [0.0] * len(state[name]) for name, rec in raw.grads_after.items()}
+            on_track = on_track and ref_step is not None and all(is_close(state[n], numbers_of(_params(ref_step)[n]), self.step_tol) for n in shapes)
 
-    def _judge_step(self, analysis: CaseAnalysis, check: StepCheck, transitions: _Transitions, ref_step: dict[str, Any] | None, shapes: dict[str, list[int]]) -> bool:
+    def _judge_step(self, analysis: CaseAnalysis, check: StepCheck, transitions: _Transitions, ref_step: Step | None, shapes: dict[str, list[int]]) -> bool:
         """Judge one step; False when the run cannot be followed past it."""
         raw = check.raw
-        if "loss" not in raw:
+        if raw.loss is None:
             return False  # loss raised: the recorded error is the mismatch
-        check.in_graph = raw["loss"].get("kind") == "tensor" and bool(raw["loss"].get("grad_fn")) and raw["loss"]["requires_grad"]
+        check.in_graph = isinstance(raw.loss, Tensor) and bool(raw.loss.grad_fn) and raw.loss.requires_grad
         if not check.in_graph:
             self._fail(analysis, Mismatch("loss_graph", check, actual=check.student_loss))
             return False
-        grads = check.student_grads() if "grads" in raw else None
+        grads = check.student_grads() if raw.grads is not None else None
 
         def judge_against(expected: tuple[Values, dict[str, Values]]) -> bool:
             check.expected_loss, check.expected_grads = expected
@@ -214,11 +185,11 @@ class CaseJudge:
 
         # The cached run stands in only when it agrees; otherwise step from the student's state.
         cached = ref_step is not None and judge_against(
-            (numbers_of(ref_step["loss"]), {n: numbers_of(ref_step["grads"][n]) for n in shapes})
+            (numbers_of(ref_step.loss), {n: numbers_of(_grads(ref_step)[n]) for n in shapes})
         )
         if not cached:
             judge_against(transitions.loss_and_grads(check.index - 1))
-        for name in raw.get("not_autograd", ()):
+        for name in raw.not_autograd or ():
             check.grads_ok[name] = False  # right numbers or not, they are not autograd's
             self._fail(analysis, Mismatch("no_autograd", check, name, check.expected_grads[name], grads[name] if grads else None))
         if not check.loss_ok:
@@ -232,15 +203,15 @@ class CaseJudge:
             return False
         return self._judge_update(analysis, check, transitions, ref_step, shapes)
 
-    def _judge_update(self, analysis: CaseAnalysis, check: StepCheck, transitions: _Transitions, ref_step: dict[str, Any] | None, shapes: dict[str, list[int]]) -> bool:
+    def _judge_update(self, analysis: CaseAnalysis, check: StepCheck, transitions: _Transitions, ref_step: Step | None, shapes: dict[str, list[int]]) -> bool:
         raw = check.raw
-        faults = raw.get("faults", {})
+        faults = raw.faults or {}
         params = check.student_params()
         for name, shape in shapes.items():
             if name in faults:
                 check.update_ok[name] = False
                 self._fail(analysis, Mismatch("fault", check, name, actual=params[name]))
-            elif shape_of(raw["params"][name]) != shape:
+            elif shape_of(_params(raw)[name]) != shape:
                 check.update_ok[name] = False
                 self._fail(analysis, Mismatch("shape", check, name, actual=params[name]))
         if faults or not all(check.update_ok.get(n, True) for n in shapes):
@@ -259,7 +230,7 @@ class CaseJudge:
         cached = (
             ref_step is not None
             and all(check.grads_ok.values())
-            and judge_against({n: numbers_of(ref_step["params"][n]) for n in shapes})
+            and judge_against({n: numbers_of(_params(ref_step)[n]) for n in shapes})
         )
         if not cached:
             judge_against(transitions.updated(check.index - 1))
@@ -269,7 +240,7 @@ class CaseJudge:
         return all(_is_finite(params[n]) for n in shapes)
 
     def _judge_prediction(self, analysis: CaseAnalysis) -> None:
-        got, want = analysis.student["prediction"], analysis.reference["prediction"]
+        got, want = analysis.student.prediction, analysis.reference.prediction
         analysis.prediction_ok = shape_of(got) == shape_of(want) and is_close(numbers_of(got), numbers_of(want), self.prediction_tol)
         if got is not None and not analysis.prediction_ok:
             self._fail(analysis, Mismatch("prediction", expected=numbers_of(want), actual=numbers_of(got)))
@@ -277,26 +248,26 @@ class CaseJudge:
     def _note_unfinished(self, analysis: CaseAnalysis) -> None:
         student = analysis.student
         last = analysis.steps[-1] if analysis.steps else None
-        if student["error"]:
+        if student.error:
             self._fail(analysis, Mismatch("error", last))
-        elif student["stopped"]:
+        elif student.stopped:
             self._fail(analysis, Mismatch("incomplete", last))
         elif len(analysis.steps) != analysis.expected_steps:
             self._fail(analysis, Mismatch("incomplete", last))
 
 
-def _recorded_as(raw: dict[str, Any], ref_step: dict[str, Any]) -> bool:
+def _recorded_as(raw: Step, ref_step: Step) -> bool:
     """The student's step holds the very records of the reference's, from the same state (the
     common case of a correct run): every verdict of the step is known without a comparison.
     NaN never equals itself, so a diverged step always takes the full path."""
-    return "faults" not in raw and "not_autograd" not in raw and all(raw.get(key) == ref_step[key] for key in ("loss", "grads", "params"))
+    return raw.faults is None and raw.not_autograd is None and raw.loss == ref_step.loss and raw.grads == ref_step.grads and raw.params == ref_step.params
 
 
-def _passed_as(check: StepCheck, ref_step: dict[str, Any]) -> None:
+def _passed_as(check: StepCheck, ref_step: Step) -> None:
     check.in_graph = check.loss_ok = True
-    check.expected_loss = numbers_of(ref_step["loss"])
-    check.expected_grads = {name: numbers_of(record) for name, record in ref_step["grads"].items()}
-    check.expected_params = {name: numbers_of(record) for name, record in ref_step["params"].items()}
+    check.expected_loss = numbers_of(ref_step.loss)
+    check.expected_grads = {name: numbers_of(record) for name, record in _grads(ref_step).items()}
+    check.expected_params = {name: numbers_of(record) for name, record in _params(ref_step).items()}
     check.grads_ok = dict.fromkeys(check.expected_grads, True)
     check.update_ok = dict.fromkeys(check.expected_params, True)
 
@@ -308,21 +279,21 @@ class _Transitions:
     that stops at its first mismatch (a hidden case) takes chunks that reach twice as far each
     time (at least FIRST_CHUNK steps), so it pays for at most as many steps again as it used."""
 
-    def __init__(self, stepper: Stepper, case: dict[str, Any], steps: list[dict[str, Any]], stop_early: bool) -> None:
+    def __init__(self, stepper: Stepper, case: Case, steps: list[Step], stop_early: bool) -> None:
         self.stepper = stepper
-        self.lr = case["lr"]
+        self.lr = case.lr
         self.samples = training_samples(case)
-        self.shapes = {name: spec["shape"] for name, spec in case["init"].items()}
+        self.shapes = {name: init.shape for name, init in case.init.items()}
         self.steps = steps
         self.stop_early = stop_early
-        self.initial = {name: spec["values"] for name, spec in case["init"].items()}
+        self.initial: dict[str, Values | None] = {name: init.values for name, init in case.init.items()}
         self._losses: dict[int, tuple[Values, State]] = {}
         self._updates: dict[int, State] = {}
 
     def loss_and_grads(self, position: int) -> tuple[Values, State]:
         if position not in self._losses:
             positions = self._chunk_from(position, need_grads=False)
-            samples = [self.samples[self.steps[p]["sample"]] for p in positions]
+            samples = [self.samples[self.steps[p].sample] for p in positions]
             starts = [self._before(p) for p in positions]
             results = self.stepper.losses_and_grads(starts, [x for x, _ in samples], [y for _, y in samples])
             self._losses.update(zip(positions, results, strict=True))
@@ -349,15 +320,26 @@ class _Transitions:
     def _before(self, position: int) -> dict[str, Values | None]:
         if position == 0:
             return self.initial
-        params = self.steps[position - 1].get("params", {})
+        params = self.steps[position - 1].params or {}
         return {name: numbers_of(params.get(name)) for name in self.shapes}
 
     def _grads(self, position: int) -> dict[str, Values | None]:
-        grads = self.steps[position].get("grads", {})
+        grads = self.steps[position].grads or {}
         return {name: numbers_of(grads.get(name)) for name in self.shapes}
 
     def _well_formed(self, state: dict[str, Values | None]) -> bool:
         return all(state[name] is not None and len(state[name]) == math.prod(shape) for name, shape in self.shapes.items())
+
+
+def _grads(step: Step) -> dict[str, Value]:
+    """The gradients of a step that has them (the reference's, or one judged past backward)."""
+    assert step.grads is not None
+    return step.grads
+
+
+def _params(step: Step) -> dict[str, Value]:
+    assert step.params is not None
+    return step.params
 
 
 def _is_finite(values: Values | None) -> bool:
