@@ -13,7 +13,7 @@ from werkzeug.test import EnvironBuilder
 
 from gradelab.db import db
 from gradelab.models import Status, Submission, utcnow
-from gradelab.worker import Leases, requeue_expired
+from gradelab.claims import Leases, requeue_expired
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = (ROOT / "exercises/linear/solutions/seed.py").read_text()
