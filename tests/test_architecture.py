@@ -185,3 +185,12 @@ def test_the_site_imports_no_torch_whatever_its_grading_backend(tmp_path):
         {"backend": "inprocess", "login": 200, "loaded": [], "celery": False},
         {"backend": "celery", "login": 200, "loaded": [], "celery": True},
     ]
+
+
+def test_the_lease_layer_uses_only_the_torch_free_parts_of_the_grader():
+    """claims.py is imported by every web process: the report, its rendering, the specs and the Runner protocol only."""
+    tree = ast.parse((WEB / "claims.py").read_text(encoding="utf-8"))
+    used = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module}
+    used |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert {name for name in used if name.split(".")[0] in ("grader", "torch")} <= {"grader.report", "grader.render", "grader.spec", "grader.sandbox"}
+    assert {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1} == {"models"}
