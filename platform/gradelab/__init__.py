@@ -9,7 +9,7 @@ from flask import Flask
 
 from .config import MissingSecretKey, default_config, environment_config, read_secret_key
 
-if TYPE_CHECKING:  # grader.grading imports torch: the `gradelab` command must not pay for it at start
+if TYPE_CHECKING:
     from grader.sandbox import Runner
 
 
@@ -17,7 +17,8 @@ def create_app(test_config: dict[str, Any] | None = None, runner: Runner | None 
     """The site, configured from defaults, the environment, then `test_config`.
 
     `runner` grades submissions (a warm sandbox pool); without one, the site starts its own pool
-    on the first submission.
+    on the first submission. Building the site imports no torch: only what grades imports the
+    grading module (grading.py), so a web process whose jobs go to Celery never does.
     """
     app = Flask(__name__, instance_path=os.environ.get("GRADELAB_INSTANCE_PATH"), instance_relative_config=True)
     app.config.from_mapping(default_config(app.instance_path))

@@ -79,7 +79,9 @@ def prepare(ctx: click.Context, instance: Path) -> None:
 def worker(ctx: click.Context, concurrency: int | None) -> None:
     """Grade submissions from the Celery queue on Redis, with a warm sandbox pool of its own."""
     from . import create_app
-    from .queue import Sweeper, grading_queue, start_pool, worker_name
+    from .claims import holder_name
+    from .grading import start_pool
+    from .queue import Sweeper, grading_queue
     from .tasks import make_celery
 
     config = {"EXERCISES_DIR": str(ctx.obj["exercises"]), "GRADING_BACKEND": "celery"}
@@ -98,7 +100,7 @@ def worker(ctx: click.Context, concurrency: int | None) -> None:
         pool="threads",
         concurrency=size,
         queues=[app.config["GRADING_QUEUE"]],
-        hostname=f"gradelab-{worker_name()}",
+        hostname=f"gradelab-{holder_name()}",
         without_mingle=True,
         without_gossip=True,
         loglevel="INFO",

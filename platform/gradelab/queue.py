@@ -4,32 +4,29 @@ Two backends behind one `enqueue`: threads over a warm pool in the web process (
 default), or Celery on Redis, consumed by `gradelab worker` processes anywhere. Either way the
 queue carries ids only and the submissions table is the source of truth: a job the queue loses
 (a restart, a killed worker) comes back when the sweeper finds its row past its lease. A job
-grades the fairest queued submission, not necessarily its own id (worker.claim_next): the queue
+grades the fairest queued submission, not necessarily its own id (claims.claim_next): the queue
 is first in, first out, the table's order is fair between students and puts regrades last.
+
+Torch-free: the grading itself (`grading.py`, which imports the grader and torch) is imported by
+the in-process threads when they first grade, never by a web process that only sends ids.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
-import socket
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Protocol
 
 from flask import Flask
 
-from .catalog import exercise_catalog, exercise_spec
+from .claims import Leases, requeue_expired
 from .db import db
-from .worker import Leases, grade_next, requeue_expired
 
 if TYPE_CHECKING:
     from grader.sandbox import Runner
 
 log = logging.getLogger(__name__)
-
-GRADE_TASK = "gradelab.grade"
 
 
 class GradingQueue(Protocol):
@@ -38,20 +35,8 @@ class GradingQueue(Protocol):
     def close(self) -> None: ...
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def grade_in_app(app: Flask, runner: Runner, submission_id: int) -> None:
-    """One grading job, as either backend runs it: `submission_id` was queued, the fairest queued one is graded."""
-    with app.app_context():
-        specs = functools.partial(exercise_spec, app)
-        if grade_next(db.session, runner, specs, Leases.from_config(app.config), worker_name()) is None:
-            log.debug("job for submission %s stored no result: none was queued, or the lease was lost", submission_id)
-
-
 class InProcessQueue:
-    """Grading threads in the web process, one per sandboxed worker of the pool."""
+    """Grading threads in the web process, one per sandbox of the pool."""
 
     def __init__(self, app: Flask, runner: Runner | None = None) -> None:
         self._app = app
@@ -65,6 +50,8 @@ class InProcessQueue:
         """The warm pool, started on first use unless one was passed in."""
         with self._lock:
             if self._runner is None:
+                from .grading import start_pool
+
                 self._runner = start_pool(self._app)
             return self._runner
 
@@ -95,6 +82,8 @@ class InProcessQueue:
 
     def _grade(self, submission_id: int) -> None:
         try:
+            from .grading import grade_in_app  # the first grading thread pays for the grader's import, not the site's start
+
             grade_in_app(self._app, self.runner(), submission_id)
         except Exception:  # the row keeps its lease; the sweeper queues it again
             log.exception("grading thread failed on submission %s", submission_id)
@@ -108,30 +97,20 @@ class CeleryQueue:
     """Sends ids to Celery on Redis; `gradelab worker` consumes them (tasks.py)."""
 
     def __init__(self, app: Flask) -> None:
-        from .tasks import make_celery
+        from .tasks import GRADE_TASK, make_celery  # Celery is imported only by the sites that use it
 
         self._celery = make_celery(app)
+        self._task = GRADE_TASK
         self._queue = app.config["GRADING_QUEUE"]
 
     def enqueue(self, submission_id: int) -> None:
         try:
-            self._celery.send_task(GRADE_TASK, args=[submission_id], queue=self._queue, retry=False)
+            self._celery.send_task(self._task, args=[submission_id], queue=self._queue, retry=False)
         except Exception as error:  # Redis down: the row is stored with its lease; the sweeper sends it later
             log.warning("could not queue submission %s (%s); the sweeper will", submission_id, error)
 
     def close(self) -> None:
         self._celery.close()
-
-
-def start_pool(app: Flask) -> Runner:
-    """Warm sandboxed workers and the reference traces, ready to grade."""
-    from grader.grading import warm_up
-    from grader.pool import WorkerPool
-
-    pool = WorkerPool(app.config["GRADING_WORKERS"])
-    warm_up(exercise_catalog(app).values(), pool)  # while the workers import torch (the reference runs, if not cached, wait for one)
-    pool.wait_ready()
-    return pool
 
 
 def make_queue(app: Flask, runner: Runner | None) -> GradingQueue:

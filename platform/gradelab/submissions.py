@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from .db import db
 from .models import Exercise, LatePolicy, Status, Submission, SubmissionEvent, User, utcnow
 from .queue import grading_queue
-from .worker import Leases
+from .claims import Leases
 
 # How soon a submission page asks again, by the submission's age: often while a grade is likely
 # to land (most take a few hundred ms), then less, so a long queue costs the site little.

@@ -1,8 +1,9 @@
 """Celery on Redis: the grading task, for `gradelab worker` processes that own a warm pool.
 
-The Celery app is built per Flask app, never at import. The web side only sends task names; a
-worker registers the task with its own pool. Delivery is at least once (late acks, a job whose
-worker died is not lost); the claim and the lease token make a second delivery harmless.
+The Celery app is built per Flask app, never at import. The web side only sends the task's name
+(`queue.CeleryQueue`); a worker registers the task with its own pool, and only then is the grading
+module (and torch) imported. Delivery is at least once (late acks, a job whose worker died is not
+lost); the claim and the lease token make a second delivery harmless.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from flask import Flask
 
 if TYPE_CHECKING:
     from grader.sandbox import Runner
+
+GRADE_TASK = "gradelab.grade"
 
 
 def make_celery(app: Flask, runner: Runner | None = None) -> Celery:
@@ -29,7 +32,7 @@ def make_celery(app: Flask, runner: Runner | None = None) -> Celery:
         worker_hijack_root_logger=False,
     )
     if runner is not None:
-        from .queue import GRADE_TASK, grade_in_app
+        from .grading import grade_in_app
 
         @celery.task(name=GRADE_TASK)
         def grade(submission_id: int) -> None:

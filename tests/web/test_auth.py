@@ -8,6 +8,8 @@ from gradelab.models import User
 from site_helpers import PASSWORD, Auth, csrf_token
 from sqlalchemy import select
 
+pytestmark = pytest.mark.grades_nothing  # accounts only: the site's Runner is a fake (conftest.py)
+
 
 def test_sign_up_signs_in_and_stores_a_hashed_password(app, client, auth):
     response = auth.signup(email="Ada@Example.com")

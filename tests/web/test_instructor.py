@@ -119,6 +119,7 @@ def test_exercise_analytics(app, ada, bob, teacher):
     assert '"counts": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]' in page  # both best scores are full
 
 
+@pytest.mark.grades_nothing
 def test_a_refusing_deadline_turns_submissions_away_and_unpublished_exercises_disappear(app, ada, teacher):
     page = teacher.get("/instructor/exercises/linear").get_data(as_text=True)
     form = {"csrf_token": csrf_token(page), "published": "y", "deadline": "2020-01-01T12:00", "late_policy": "refuse", "late_penalty": "0"}
@@ -193,6 +194,7 @@ def test_the_submission_browser_filters(app, ada, bob, teacher):
     assert teacher.get("/instructor/submissions?since=not-a-date&page=-3").status_code == 200
 
 
+@pytest.mark.grades_nothing
 def test_the_admin_changes_roles_but_keeps_one_admin(app, ada):
     admin = signed_in_client(app, "root@example.com", "Root", "admin")
     with app.app_context():
@@ -242,6 +244,7 @@ def test_a_new_exercise_folder_is_served_and_graded_without_a_restart(tmp_path, 
         grading_queue(app).close()
 
 
+@pytest.mark.grades_nothing
 @pytest.mark.parametrize("trigger", ["=", "+", "-", "@", "\t", "\r"])
 def test_the_gradebook_csv_writes_formula_like_text_as_plain_text(app, teacher, trigger):
     """A name (or email) that a spreadsheet would run as a formula is exported behind a leading quote."""

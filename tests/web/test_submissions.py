@@ -7,13 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from site_helpers import client_token, csrf_token, graded, stored_submission, submission_id, submit
+from fakes import FakeRunner
+from site_helpers import client_token, csrf_token, graded, make_app, signed_in_client, stored_submission, submission_id, submit
 from sqlalchemy import func, select, update
 from werkzeug.test import EnvironBuilder
 
 from gradelab.db import db
 from gradelab.models import Status, Submission, utcnow
-from gradelab.worker import Leases, requeue_expired
+from gradelab.claims import Leases, requeue_expired
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = (ROOT / "exercises/linear/solutions/seed.py").read_text()
@@ -252,3 +253,17 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
     for url in ("/", "/exercises/linear", "/submissions/1"):
         response = client.get(url)
         assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_site_on_a_fake_runner_grades_with_it_and_nothing_else(tmp_path):
+    """What the `grades_nothing` tests rely on: the Runner given to the site is the only thing that runs code."""
+    from gradelab.queue import grading_queue
+
+    fake = FakeRunner()
+    app = make_app(tmp_path, fake)
+    try:
+        done = graded(app, submission_id(submit(signed_in_client(app, "ada@example.com", "Ada"), "linear", SEED)))
+    finally:
+        grading_queue(app).close()
+    assert len(fake.asked) == 1 and fake.asked[0][0]["source"] == SEED
+    assert done.status == Status.GRADED and done.outcome == "internal_error"  # the grader's fault, not the student's

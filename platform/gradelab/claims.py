@@ -1,4 +1,8 @@
-"""Grading the next stored submission: claim it fairly, run the grader, store the result. Flask-free.
+"""Claims on stored submissions: who grades which one next, under a lease, and storing its result.
+
+Torch-free and Flask-free: the web tier imports it to take in and sweep submissions, and grades
+nothing with it; `grading.py` (imported only where grading really happens) runs the grader between
+a claim and its stored result.
 
 A job from the queue means "one more submission waits"; which one is graded is the table's choice:
 students' own submissions round-robin by student, then instructors' regrades, so that one
@@ -6,31 +10,28 @@ student's backlog, or a mass regrade, never pushes another student's fresh submi
 
 Every path ends in a final status: a student's failure is a graded result with its outcome; a fault
 of the grader itself is the `error` status with its message. Until then the row has a lease: a
-deadline past which `requeue_expired` puts it back in the queue, so a worker killed mid-grade, or
-a queue that lost its jobs, delays a grade but never loses it. A claim carries a token, and only
-the attempt holding the current token may store a result: exactly one result per grading. A
-submission whose gradings keep dying (a poison job) ends as `error` after `max_attempts`, so that
-it cannot occupy the workers forever.
+deadline past which `requeue_expired` puts it back in the queue, so a grading process killed
+mid-grade, or a queue that lost its jobs, delays a grade but never loses it. A claim carries a
+token, and only the attempt holding the current token may store a result: exactly one result per
+grading. A submission whose gradings keep dying (a poison job) ends as `error` after
+`max_attempts`, so that it cannot occupy the graders forever.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
-from collections.abc import Callable, Mapping
+import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from grader.grading import grade_submission
-from grader.report import json_safe
-from grader.report import GradeReport
-from grader.sandbox import Runner
-from grader.spec import Exercise as ExerciseSpec
+from grader.report import GradeReport, json_safe
 
 from .models import GradeResult, Status, Submission, SubmissionEvent, utcnow
 
@@ -53,7 +54,12 @@ class Leases:
         return utcnow() + timedelta(seconds=self.lease_s)
 
 
-def claim(session: Session, submission_id: int, leases: Leases, worker: str) -> tuple[Submission, str] | None:
+def holder_name() -> str:
+    """This process, as the holder of the leases it claims: host:pid, shown in the submission's events."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(session: Session, submission_id: int, leases: Leases, holder: str) -> tuple[Submission, str] | None:
     """Move a queued submission to running under a new token; None when it is not ours to grade."""
     token = secrets.token_hex(16)
     moved = session.execute(
@@ -66,13 +72,13 @@ def claim(session: Session, submission_id: int, leases: Leases, worker: str) -> 
         return None
     submission = session.get(Submission, submission_id)
     session.refresh(submission)
-    session.add(SubmissionEvent(submission=submission, status=Status.RUNNING, detail=f"attempt {submission.attempts} on {worker}"))
+    session.add(SubmissionEvent(submission=submission, status=Status.RUNNING, detail=f"attempt {submission.attempts} on {holder}"))
     session.commit()
     return submission, token
 
 
 # How many of the fairest queued ids one look at the table fetches, and how many looks a job may take
-# when other workers keep claiming them first (each lost claim means another worker took one).
+# when other graders keep claiming them first (each lost claim means another grader took one).
 CANDIDATES_PER_LOOK = 8
 LOOKS_PER_JOB = 50
 
@@ -124,7 +130,7 @@ def _students_in_turn(session: Session, count: int) -> list[int]:
     return list(session.scalars(query))
 
 
-def claim_next(session: Session, leases: Leases, worker: str) -> tuple[Submission, str] | None:
+def claim_next(session: Session, leases: Leases, holder: str) -> tuple[Submission, str] | None:
     """Claim the fairest queued submission; None when nothing is queued."""
     for _ in range(LOOKS_PER_JOB):
         candidates = queued_in_fair_order(session, CANDIDATES_PER_LOOK)
@@ -132,47 +138,21 @@ def claim_next(session: Session, leases: Leases, worker: str) -> tuple[Submissio
         if not candidates:
             return None
         for submission_id in candidates:
-            claimed = claim(session, submission_id, leases, worker)
+            claimed = claim(session, submission_id, leases, holder)
             if claimed is not None:
                 return claimed
-    log.warning("worker %s: every queued submission was claimed by others %d times over", worker, LOOKS_PER_JOB)
+    log.warning("%s: every queued submission was claimed by others %d times over", holder, LOOKS_PER_JOB)
     return None
 
 
-# The exercise spec to grade with, given its slug and the version the database holds as current.
-SpecSource = Callable[[str, str], ExerciseSpec | None]
-
-
-def grade_next(session: Session, runner: Runner, specs: SpecSource, leases: Leases, worker: str) -> Status | None:
-    """Grade the fairest queued submission; its final status, or None when none was left to grade."""
-    claimed = claim_next(session, leases, worker)
-    if claimed is None:
-        return None
-    submission, token = claimed
-    submission_id = submission.id
-    exercise = submission.exercise
-    spec = specs(exercise.slug, exercise.current_version.version)
-    if spec is None:
-        message = f"The exercise {submission.exercise.slug!r} is no longer in the catalog."
-        return _finish(session, submission_id, token, Status.ERROR, message)
-    try:
-        report = grade_submission(spec, submission.source, runner)
-    except Exception as error:  # a grader fault: recorded on the submission, never lost
-        log.exception("grading submission %s failed", submission_id)
-        message = f"The grader failed ({type(error).__name__}); your submission is kept and will be regraded."
-        return _finish(session, submission_id, token, Status.ERROR, message)
-    try:
-        return _finish(session, submission_id, token, Status.GRADED, f"{report.outcome} {report.score}/{report.max_score}", report)
-    except SQLAlchemyError:  # a result the database refuses; if the database is away, this fails too and the lease runs out
-        log.exception("storing the result of submission %s failed", submission_id)
-        message = "The grader could not store this result; your submission is kept and will be regraded."
-        return _finish(session, submission_id, token, Status.ERROR, message)
-
-
-def _finish(
+def store_result(
     session: Session, submission_id: int, token: str, status: Status, detail: str, report: GradeReport | None = None
 ) -> Status | None:
-    """The final status, the result and its event in one transaction, if this attempt still holds the lease."""
+    """The final status, the result and its event in one transaction, if this attempt still holds the lease.
+
+    `token` is the claim's. Returns `status`, or None when the lease was lost: another attempt took
+    over, and its result counts.
+    """
     session.rollback()  # nothing of the grading itself is pending; start from the database's state
     summary = {"score": report.score, "max_score": report.max_score, "outcome": report.outcome} if report else {}
     moved = session.execute(
