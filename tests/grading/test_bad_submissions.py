@@ -6,7 +6,6 @@ import pytest
 from submissions import GOOD_LINEAR
 
 
-
 def assert_no_harness_internals(text: str) -> None:
     for internal in ("harness.py", "Traceback", "grader/", "run_case"):
         assert internal not in text

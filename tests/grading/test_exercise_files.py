@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.drivers.calls import judge as calls
+from grader.drivers.function import judge as function
 from grader.drivers.train.diagnose import CODES
 from grader.spec import load_catalog
 
@@ -49,7 +50,7 @@ def test_mistake_gets_its_diagnosis(grade, slug, path, label):
 def test_every_diagnosis_code_has_two_different_mistakes():
     labels = Counter(label for _, _, label in MISTAKES)
     assert set(REQUIRED_CODES) <= set(CODES)
-    too_few = {code: labels[code] for code in CODES + calls.CODES if labels[code] < 2}
+    too_few = {code: labels[code] for code in CODES + calls.CODES + function.CODES if labels[code] < 2}
     assert not too_few, f"codes with fewer than two labelled mistakes: {too_few}"
 
 

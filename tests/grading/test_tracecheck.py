@@ -149,7 +149,7 @@ class Replay:
 def recorded(catalog, pool) -> dict:
     """Real runs in the sandbox: a right and a wrong file per exercise, whose traces are forged below."""
     runs = {}
-    for slug, mistake in (("linear", "no_zero_grad.py"), ("matrix_mse", "no_zero.py"), ("vector_backward", None)):
+    for slug, mistake in (("linear", "no_zero_grad.py"), ("matrix_mse", "no_zero.py"), ("vector_backward", None), ("custom_linear", "transposed_weight_gradient.py")):
         exercise = catalog[slug]
         reference_traces(exercise, pool)  # cached: a replaying runner never runs the reference
         for label, path in (("right", exercise.reference_path), ("wrong", exercise.path / "mistakes" / mistake if mistake else None)):
@@ -197,7 +197,10 @@ def _paths(value, prefix):
         yield from _paths(child, (*prefix, key))
 
 
-@pytest.mark.parametrize(("slug", "label"), [("linear", "right"), ("linear", "wrong"), ("matrix_mse", "wrong"), ("vector_backward", "right")])
+@pytest.mark.parametrize(
+    ("slug", "label"),
+    [("linear", "right"), ("linear", "wrong"), ("matrix_mse", "wrong"), ("vector_backward", "right"), ("custom_linear", "right"), ("custom_linear", "wrong")],
+)
 def test_no_forged_frame_makes_the_grader_fail(catalog, recorded, slug, label, caplog):
     """A seeded fuzz: a few hundred traces with random edits to any part, visible or hidden; each
     is refused as malformed or judged, and none ends as `internal_error`."""

@@ -1,0 +1,15 @@
+# expect: wrong_backward
+# Forgets the 2 of the derivative: the gradient is half the right one.
+import torch
+
+
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * x

@@ -1,0 +1,15 @@
+# expect: saved_tensor_misuse
+# Reads ctx.saved_tensor (singular): there is no such attribute.
+import torch
+
+
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensor
+        return grad_output * 2 * x
