@@ -35,7 +35,7 @@ def runner() -> CliRunner:
 def test_exercises_lists_the_catalog(runner):
     result = runner.invoke(main, ["exercises"])
     assert result.exit_code == 0
-    assert [line.split()[0] for line in result.output.splitlines()] == ["tensor_facts", "vector_backward", "linear", "quadratic", "one_sample_mse", "scalar_descent", "detach_numpy", "matrix_mse", "retain_create_graph", "nn_linear"]
+    assert [line.split()[0] for line in result.output.splitlines()] == ["tensor_facts", "vector_backward", "linear", "quadratic", "one_sample_mse", "scalar_descent", "detach_numpy", "matrix_mse", "retain_create_graph", "nn_linear", "custom_square", "custom_linear"]
 
 
 def test_show_prints_the_statement_in_each_language(runner):

@@ -52,7 +52,7 @@ def test_submit_and_poll_through_the_api(app):
     api = app.test_client()  # no session: the token alone
     token = new_token(ada)
     listed = api.get("/api/v1/exercises", headers=bearer(token)).get_json()
-    assert [e["slug"] for e in listed["exercises"]] == ["tensor_facts", "vector_backward", "linear", "quadratic", "one_sample_mse", "scalar_descent", "detach_numpy", "matrix_mse", "retain_create_graph", "nn_linear"]
+    assert [e["slug"] for e in listed["exercises"]] == ["tensor_facts", "vector_backward", "linear", "quadratic", "one_sample_mse", "scalar_descent", "detach_numpy", "matrix_mse", "retain_create_graph", "nn_linear", "custom_square", "custom_linear"]
     source = SEED_FILE.read_bytes()
     sent = api.post(
         "/api/v1/exercises/linear/submissions",
@@ -178,6 +178,8 @@ def test_the_instructor_reads_the_gradebook_through_the_api(app):
                 "scalar_descent": {"attempts": 0, "best": None, "last": None, "late": False},
                 "nn_linear": {"attempts": 0, "best": None, "last": None, "late": False},
                 "vector_backward": {"attempts": 0, "best": None, "last": None, "late": False},
+                "custom_square": {"attempts": 0, "best": None, "last": None, "late": False},
+                "custom_linear": {"attempts": 0, "best": None, "last": None, "late": False},
             },
         }
     ]

@@ -78,7 +78,7 @@ def test_serve_migrates_loads_exercises_prints_demo_accounts_and_grades(tmp_path
     port = free_port()
     server, output = serve(tmp_path / "instance", port)
     try:
-        assert "Exercises: 10 loaded" in output
+        assert "Exercises: 12 loaded" in output
         email, password = ACCOUNT.search(output).groups()
         assert (tmp_path / "instance" / "gradelab.sqlite").is_file()
         assert oct((tmp_path / "instance" / "secret_key").stat().st_mode & 0o777) == "0o600"
