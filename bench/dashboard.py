@@ -30,7 +30,7 @@ from gradelab.db import db  # noqa: E402
 from gradelab.models import Exercise, GradeResult, Role, Status, Submission, User, utcnow  # noqa: E402
 from gradelab.passwords import hash_password  # noqa: E402
 from grader.grading import grade_submission  # noqa: E402
-from grader.pool import WorkerPool  # noqa: E402
+from grader.pool import SandboxPool  # noqa: E402
 from grader.spec import load_catalog  # noqa: E402
 
 ATTEMPTS = {"linear": 3, "quadratic": 2, "matrix_mse": 1}
@@ -38,7 +38,7 @@ ATTEMPTS = {"linear": 3, "quadratic": 2, "matrix_mse": 1}
 
 def real_report() -> dict:
     exercise = load_catalog(ROOT / "exercises")["linear"]
-    with WorkerPool(1) as pool:
+    with SandboxPool(1) as pool:
         return grade_submission(exercise, (exercise.path / "mistakes" / "no_zero_grad.py").read_bytes(), pool).to_json()
 
 

@@ -1,6 +1,6 @@
 """How long one student's fresh submission waits behind another student's backlog, or behind a mass regrade.
 
-The embedded default (SQLite, grading threads over a warm pool of 2 sandboxed workers). Scenario
+The embedded default (SQLite, grading threads over a warm pool of 2 sandboxes). Scenario
 *backlog*: Ada sends N slow submissions at once (each sleeps S seconds, then is correct), then Bob
 sends the seed solution. Scenario *regrade*: an instructor regrades 100 submissions, then Bob
 submits. It prints Bob's wait, from stored to graded (from his submission's own events), and how
@@ -27,12 +27,12 @@ from site_helpers import make_app, signed_in_client, submission_id, submit  # no
 
 from gradelab.queue import grading_queue  # noqa: E402
 from grader.grading import warm_up  # noqa: E402
-from grader.pool import WorkerPool  # noqa: E402
+from grader.pool import SandboxPool  # noqa: E402
 from grader.spec import load_catalog  # noqa: E402
 
 
-def bobs_wait_behind_a_backlog(pool: WorkerPool, config: dict, slow_s: float, backlog: int) -> tuple[tuple[float, float], int]:
-    """Bob's waits in seconds (for a worker, for his grade), and how many of Ada's `backlog` submissions the site accepted."""
+def bobs_wait_behind_a_backlog(pool: SandboxPool, config: dict, slow_s: float, backlog: int) -> tuple[tuple[float, float], int]:
+    """Bob's waits in seconds (for a sandbox, for his grade), and how many of Ada's `backlog` submissions the site accepted."""
     with tempfile.TemporaryDirectory() as folder:
         app = make_app(Path(folder), pool, **config)
         try:
@@ -46,7 +46,7 @@ def bobs_wait_behind_a_backlog(pool: WorkerPool, config: dict, slow_s: float, ba
             grading_queue(app).close()
 
 
-def bobs_wait_behind_a_regrade(pool: WorkerPool, config: dict, count: int) -> tuple[float, float]:
+def bobs_wait_behind_a_regrade(pool: SandboxPool, config: dict, count: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as folder:
         app = make_app(Path(folder), pool, **config)
         try:
@@ -67,20 +67,20 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=6, help="how many Ada sends at once")
     parser.add_argument("--regrade", type=int, default=100, help="submissions in the mass regrade")
     parser.add_argument("--in-flight", type=int, default=None, help="GRADELAB_MAX_SUBMISSIONS_IN_FLIGHT (default: the site's)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sandboxes", type=int, default=2)
     args = parser.parse_args()
-    config = {"GRADING_WORKERS": args.workers, "LOGIN_RATE_LIMIT": "1000 per minute"}
+    config = {"GRADING_WORKERS": args.sandboxes, "LOGIN_RATE_LIMIT": "1000 per minute"}
     if args.in_flight is not None:
         config["MAX_SUBMISSIONS_IN_FLIGHT"] = args.in_flight
-    print(f"code: {Path(gradelab.__file__).parent}; {args.workers} sandboxed workers; in-flight limit {args.in_flight or 'default'}")
-    with WorkerPool(args.workers) as pool:
+    print(f"code: {Path(gradelab.__file__).parent}; {args.sandboxes} sandboxes; in-flight limit {args.in_flight or 'default'}")
+    with SandboxPool(args.sandboxes) as pool:
         pool.wait_ready()
         warm_up([load_catalog(ROOT / "exercises")["linear"]], pool)
         started = time.perf_counter()
         (queued_s, graded_s), accepted = bobs_wait_behind_a_backlog(pool, config, args.slow_s, args.backlog)
-        print(f"backlog: Ada sent {args.backlog} x {args.slow_s:g} s, {accepted} accepted; Bob waited {queued_s:.2f} s for a worker, {graded_s:.2f} s for his grade")
+        print(f"backlog: Ada sent {args.backlog} x {args.slow_s:g} s, {accepted} accepted; Bob waited {queued_s:.2f} s for a sandbox, {graded_s:.2f} s for his grade")
         queued_s, graded_s = bobs_wait_behind_a_regrade(pool, config, args.regrade)
-        print(f"regrade: {args.regrade} submissions queued first; Bob waited {queued_s:.2f} s for a worker, {graded_s:.2f} s for his grade")
+        print(f"regrade: {args.regrade} submissions queued first; Bob waited {queued_s:.2f} s for a sandbox, {graded_s:.2f} s for his grade")
         print(f"({time.perf_counter() - started:.0f} s in all)")
 
 

@@ -1,12 +1,12 @@
-"""Grading time with warm sandboxed workers, side by side with a fresh process per submission.
+"""Grading time with warm sandboxes, side by side with a fresh process per submission.
 
 Both sides grade the same submissions through `grade_submission` in the bubblewrap sandbox,
-comparison included. Warm: a pool of workers that imported torch once and fork a child per
-submission (two at once when a second worker is idle).
-Naive: for each submission, a new sandboxed worker (so a new Python that imports torch) that is
+comparison included. Warm: a pool of sandboxes that imported torch once and fork a child per
+submission (two at once when a second sandbox is idle).
+Naive: for each submission, a new sandbox (so a new Python that imports torch) that is
 thrown away afterwards. The submissions cycle through every correct solution and labelled
 mistake of the exercise. Prints medians, p99, sustained throughput, the ratio, and the memory
-of a warm worker.
+of a warm sandbox.
 Floor: the reference solution's own training loop, run here with no sandbox, no recording and
 no judging: what any correct submission computes, so the machine's speed shows in the same run.
 
@@ -33,9 +33,9 @@ from grader.drivers.train.loop import install_parameters, test_input, training_s
 from grader.drivers.train.reference import job_cases  # noqa: E402
 from grader.drivers.train.trace import Case  # noqa: E402
 from grader.grading import grade_submission, warm_up  # noqa: E402
-from grader.pool import WorkerPool  # noqa: E402
+from grader.pool import SandboxPool  # noqa: E402
 from grader.reference import load_reference  # noqa: E402
-from grader.sandbox import RawRun, TraceReady, Worker  # noqa: E402
+from grader.sandbox import RawRun, TraceReady, Sandbox  # noqa: E402
 from grader.spec import Exercise, Limits, load_catalog  # noqa: E402
 
 
@@ -86,7 +86,7 @@ def own_compute(exercise: Exercise, rounds: int) -> tuple[list[float], list[floa
 class CountingRunner:
     """The pool, counting the CPU time its children report."""
 
-    def __init__(self, pool: WorkerPool) -> None:
+    def __init__(self, pool: SandboxPool) -> None:
         self.pool = pool
         self.child_cpu_s: list[float] = []
 
@@ -96,7 +96,7 @@ class CountingRunner:
         return run
 
 
-def throughput(exercise: Exercise, sources: list[bytes], pool: WorkerPool, count: int, clients: int) -> tuple[float, float, float]:
+def throughput(exercise: Exercise, sources: list[bytes], pool: SandboxPool, count: int, clients: int) -> tuple[float, float, float]:
     """Graded submissions per second with `clients` threads submitting back to back, and the
     CPU milliseconds per submission spent in the children and in this (the grading) process."""
     batch = list(itertools.islice(itertools.cycle(sources), count))
@@ -108,11 +108,11 @@ def throughput(exercise: Exercise, sources: list[bytes], pool: WorkerPool, count
     return count / elapsed, statistics.mean(runner.child_cpu_s) * 1000, grader_cpu_s / count * 1000
 
 
-def worker_memory_kb(worker: Worker) -> tuple[int, int, int]:
-    """Resident and proportional set size of a worker's processes (bubblewrap included), and
+def sandbox_memory_kb(sandbox: Sandbox) -> tuple[int, int, int]:
+    """Resident and proportional set size of a sandbox's processes (bubblewrap included), and
     how much of it is on 2 MB pages."""
     rss = pss = huge = 0
-    for pid in worker.processes():
+    for pid in sandbox.processes():
         try:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
         except OSError:
@@ -130,24 +130,24 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=200, help="warm submissions, one at a time")
     parser.add_argument("--burst", type=int, default=300, help="submissions for the throughput run")
     parser.add_argument("--naive", type=int, default=8, help="naive submissions (each imports torch)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sandboxes", type=int, default=2)
     options = parser.parse_args()
 
     exercise = load_catalog(ROOT / "exercises")[options.exercise]
     sources = submissions_of(exercise)
     floor_every, floor_visible = own_compute(exercise, rounds=30)
-    with WorkerPool(options.workers) as pool:
+    with SandboxPool(options.sandboxes) as pool:
         pool.wait_ready()
         warm_up([exercise], pool)
         timed_grades(exercise, sources, lambda: (pool, lambda: None), len(sources))  # one round untimed
         warm = timed_grades(exercise, sources, lambda: (pool, lambda: None), options.submissions)
-        rate, child_cpu_ms, grader_cpu_ms = throughput(exercise, sources, pool, options.burst, clients=2 * options.workers)
-        memory = [worker_memory_kb(worker) for worker in pool.workers()]
+        rate, child_cpu_ms, grader_cpu_ms = throughput(exercise, sources, pool, options.burst, clients=2 * options.sandboxes)
+        memory = [sandbox_memory_kb(sandbox) for sandbox in pool.sandboxes()]
 
-    def fresh() -> tuple[Worker, Any]:
-        """The naive runner: every submission starts (and imports torch in) a worker of its own."""
-        worker = Worker()
-        return worker, worker.close
+    def fresh() -> tuple[Sandbox, Any]:
+        """The naive runner: every submission starts (and imports torch in) a sandbox of its own."""
+        sandbox = Sandbox()
+        return sandbox, sandbox.close
 
     naive = timed_grades(exercise, sources, fresh, options.naive)
 
@@ -159,11 +159,11 @@ def main() -> None:
     every, visible = statistics.median(floor_every), statistics.median(floor_visible)
     print(f"floor, the reference's bare training loop here: {every:.1f} ms for every case, {visible:.1f} ms for the visible one(s)")
     print(f"warm p50 / floor of the visible case(s): {statistics.median(warm) / visible:.1f}x")
-    print(f"sustained: {rate:.1f} graded submissions/s with {options.workers} workers ({options.burst} submissions, {2 * options.workers} clients)")
-    print(f"ceiling at the floor: {1000 * min(options.workers, os.cpu_count() or 1) / every:.1f} correct submissions/s on this machine")
+    print(f"sustained: {rate:.1f} graded submissions/s with {options.sandboxes} sandboxes ({options.burst} submissions, {2 * options.sandboxes} clients)")
+    print(f"ceiling at the floor: {1000 * min(options.sandboxes, os.cpu_count() or 1) / every:.1f} correct submissions/s on this machine")
     print(f"CPU per submission: {child_cpu_ms:.1f} ms in its sandboxed child, {grader_cpu_ms:.1f} ms in the grading process")
     for index, (rss, pss, huge) in enumerate(memory):
-        print(f"warm worker {index}: RSS {rss / 1024:.0f} MiB, PSS {pss / 1024:.0f} MiB, {huge / 1024:.0f} MiB of it on 2 MB pages (bubblewrap + fork server, idle)")
+        print(f"warm sandbox {index}: RSS {rss / 1024:.0f} MiB, PSS {pss / 1024:.0f} MiB, {huge / 1024:.0f} MiB of it on 2 MB pages (bubblewrap + fork server, idle)")
 
 
 if __name__ == "__main__":

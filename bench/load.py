@@ -34,7 +34,7 @@ from site_helpers import client_token, csrf_token  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from grader.grading import grade_submission, warm_up  # noqa: E402
-from grader.pool import WorkerPool  # noqa: E402
+from grader.pool import SandboxPool  # noqa: E402
 from grader.spec import load_catalog  # noqa: E402
 
 MACHINE_REDIS = "redis://127.0.0.1:6379/0"
@@ -53,7 +53,7 @@ def sources() -> list[str]:
 def baseline_per_s(count: int, workers: int) -> float:
     """Graded per second by an in-process pool, `workers` clients at a time."""
     exercise = load_catalog(ROOT / "exercises")["linear"]
-    with WorkerPool(workers) as pool:
+    with SandboxPool(workers) as pool:
         pool.wait_ready()
         warm_up([exercise], pool)
         batch = list(itertools.islice(itertools.cycle(sources()), count))

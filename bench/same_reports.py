@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.grading import grade_submission, warm_up  # noqa: E402
-from grader.pool import WorkerPool  # noqa: E402
+from grader.pool import SandboxPool  # noqa: E402
 from grader.report import json_safe  # noqa: E402
 from grader.spec import Exercise, load_catalog  # noqa: E402
 
@@ -36,7 +36,7 @@ def course_files(exercise: Exercise) -> list[Path]:
 
 def reports(exercises: dict[str, Exercise], sandboxes: int) -> dict[str, dict[str, Any]]:
     """Each file's report by its path under the exercises folder, timing left out."""
-    pool = WorkerPool(sandboxes)
+    pool = SandboxPool(sandboxes)
     pool.wait_ready()
     warm_up(exercises.values(), pool)
     work = [(exercise, path) for exercise in exercises.values() for path in course_files(exercise)]

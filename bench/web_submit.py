@@ -32,7 +32,7 @@ from site_helpers import make_app  # noqa: E402
 from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 from grader.grading import grade_submission, warm_up  # noqa: E402
-from grader.pool import WorkerPool  # noqa: E402
+from grader.pool import SandboxPool  # noqa: E402
 
 SEED = (ROOT / "exercises/linear/solutions/seed.py").read_text()
 
@@ -42,7 +42,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def start_site(folder: Path, pool: WorkerPool) -> tuple[str, Flask]:
+def start_site(folder: Path, pool: SandboxPool) -> tuple[str, Flask]:
     app = make_app(folder, pool, SECRET_KEY="bench")
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
@@ -77,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--submissions", type=int, default=30)
     args = parser.parse_args()
-    with WorkerPool(2) as pool, tempfile.TemporaryDirectory() as folder:
+    with SandboxPool(2) as pool, tempfile.TemporaryDirectory() as folder:
         pool.wait_ready()
         site, app = start_site(Path(folder), pool)
         exercise = exercise_catalog(app)["linear"]
@@ -92,7 +92,7 @@ def main() -> None:
         app.extensions["bench_server"].close()
         grading_queue(app).close()
     click_p50, direct_p50 = statistics.median(clicks), statistics.median(direct)
-    print(f"linear, seed solution, {args.submissions} submissions each, one at a time, 2 warm workers")
+    print(f"linear, seed solution, {args.submissions} submissions each, one at a time, 2 warm sandboxes")
     print(f"{'':32}{'p50 ms':>10}{'p99 ms':>10}")
     print(f"{'grade_submission alone':32}{direct_p50:10.1f}{percentile(direct, 0.99):10.1f}")
     print(f"{'browser: click -> score shown':32}{click_p50:10.1f}{percentile(clicks, 0.99):10.1f}")

@@ -1,12 +1,12 @@
-"""A cgroup per sandboxed worker: bounds on its tasks, its memory (kernel memory too) and its CPU.
+"""A cgroup per sandbox: bounds on its tasks, its memory (kernel memory too) and its CPU.
 
 RLIMIT_AS caps what a child maps, not what the kernel spends for it: threads on one tiny
 shared stack, page tables, inodes, pipes. A cgroup counts all of it, for the fork server and
-its child together, so one worker can never take the host's PIDs or memory from another.
+its child together, so one sandbox can never take the host's PIDs or memory from another.
 
-Each worker's cgroup is made below the grader's own (so any limit set on the grader still
+Each sandbox's cgroup is made below the grader's own (so any limit set on the grader still
 holds), in cgroup v2 where the controllers are enabled there, else in the v1 hierarchy of each
-controller (hybrid machines). The worker's first process enters it before it runs anything
+controller (hybrid machines). The sandbox's first process enters it before it runs anything
 (`entry_command`), and closing the cgroup kills whatever is left in it. Where no cgroup can be
 made (no permission, no controller, a v2 cgroup that holds processes), `create` returns None and
 the sandbox falls back to RLIMIT_NPROC (`grader.confine.apply_limits`).
@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONTROLLERS = ("pids", "memory", "cpu")
-WORKER_MAX_TASKS = 128  # bubblewrap, the fork server and its few threads, the child and its threads
+SANDBOX_MAX_TASKS = 128  # bubblewrap, the fork server and its few threads, the child and its threads
 # The fork server with torch imported and warmed is about 310 MB resident (torch 2.13, CPU);
 # its child may map `Limits.memory_mb` more (512 MB by default, 1 GB allowed for here); the rest is
 # kernel memory: the 64 MB scratch tmpfs, page tables, pipes, inodes.
-WORKER_RESIDENT_MB = 512
+SANDBOX_RESIDENT_MB = 512
 LARGEST_CHILD_MEMORY_MB = 1024
 KERNEL_MARGIN_MB = 256
-WORKER_MEMORY_MB = WORKER_RESIDENT_MB + LARGEST_CHILD_MEMORY_MB + KERNEL_MARGIN_MB
-WORKER_CPUS = 1.0
+SANDBOX_MEMORY_MB = SANDBOX_RESIDENT_MB + LARGEST_CHILD_MEMORY_MB + KERNEL_MARGIN_MB
+SANDBOX_CPUS = 1.0
 CPU_PERIOD_US = 100_000
 MEMORY_ENV = "GRADELAB_WORKER_MEMORY_MB"  # for exercises whose children need more
 DISABLE_ENV = "GRADELAB_WORKER_CGROUPS"  # "off": use the RLIMIT_NPROC fallback even where cgroups work
@@ -41,19 +41,19 @@ _names = itertools.count()
 
 @dataclass(frozen=True)
 class Placement:
-    """Where one controller's worker cgroups go: a cgroup folder of the grader's own, and its version."""
+    """Where one controller's sandbox cgroups go: a cgroup folder of the grader's own, and its version."""
 
     controller: str
     version: int  # 1 or 2
     parent: Path
 
 
-def worker_memory_mb() -> int:
-    return int(os.environ.get(MEMORY_ENV, WORKER_MEMORY_MB))
+def sandbox_memory_mb() -> int:
+    return int(os.environ.get(MEMORY_ENV, SANDBOX_MEMORY_MB))
 
 
 def placements(proc_self: Path = Path("/proc/self")) -> dict[str, Placement]:
-    """For each controller this process may delegate, where a worker's cgroup for it goes."""
+    """For each controller this process may delegate, where a sandbox's cgroup for it goes."""
     if os.environ.get(DISABLE_ENV, "").lower() in ("0", "off", "no", "false"):
         return {}
     try:
@@ -139,20 +139,20 @@ def _unescape(field: str) -> str:
     return field
 
 
-class WorkerCgroup:
-    """The cgroup folders of one worker (one in v2, one per hierarchy in v1) and the bounds set in them."""
+class SandboxCgroup:
+    """The cgroup folders of one sandbox (one in v2, one per hierarchy in v1) and the bounds set in them."""
 
     def __init__(self, joined: list[Path], bound: dict[str, Path], versions: dict[str, int]) -> None:
-        self.joined = joined  # every folder the worker enters
+        self.joined = joined  # every folder the sandbox enters
         self.bound = bound  # controller -> the folder whose limit for it is set
         self.versions = versions
-        self.max_tasks = WORKER_MAX_TASKS if "pids" in bound else None
-        self.memory_mb = worker_memory_mb() if "memory" in bound else None
-        self.cpus = WORKER_CPUS if "cpu" in bound else None
+        self.max_tasks = SANDBOX_MAX_TASKS if "pids" in bound else None
+        self.memory_mb = sandbox_memory_mb() if "memory" in bound else None
+        self.cpus = SANDBOX_CPUS if "cpu" in bound else None
 
     @classmethod
-    def create(cls, found: dict[str, Placement] | None = None) -> WorkerCgroup | None:
-        """A fresh cgroup with the worker limits, or None where its tasks cannot be bounded so."""
+    def create(cls, found: dict[str, Placement] | None = None) -> SandboxCgroup | None:
+        """A fresh cgroup with the sandbox limits, or None where its tasks cannot be bounded so."""
         found = placements() if found is None else found
         if "pids" not in found:
             return None
@@ -179,21 +179,21 @@ class WorkerCgroup:
         return cls(joined, bound, {controller: found[controller].version for controller in bound})
 
     def entry_command(self) -> list[str]:
-        """A prefix that moves the worker's first process into this cgroup, then runs the rest.
+        """A prefix that moves the sandbox's first process into this cgroup, then runs the rest.
 
         The shell writes its own pid and then execs bubblewrap (or the fork server) in place, so
-        nothing of the worker ever runs outside the cgroup; preexec_fn would do the same from a
+        nothing of the sandbox ever runs outside the cgroup; preexec_fn would do the same from a
         forked copy of this threaded process, which is unsafe.
         """
         script = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
         return ["/bin/sh", "-c", script, "gradelab-cgroup", *(str(folder / "cgroup.procs") for folder in self.joined), "--"]
 
     def tasks(self) -> int:
-        """How many tasks (threads included) the worker holds now."""
+        """How many tasks (threads included) the sandbox holds now."""
         return int((self.bound["pids"] / "pids.current").read_text())
 
     def task_limit_hits(self) -> int:
-        """How often the worker was refused a task because it held `max_tasks` (v1 and v2 alike)."""
+        """How often the sandbox was refused a task because it held `max_tasks` (v1 and v2 alike)."""
         events = self.bound["pids"] / "pids.events"
         if not events.exists():
             return 0
@@ -213,7 +213,7 @@ def _remove_cgroup(folder: Path, deadline: float) -> None:
 
 
 def _remove_abandoned(parent: Path) -> None:
-    """Empty worker cgroups of graders that died without removing them (a SIGKILL). Only empty
+    """Empty sandbox cgroups of graders that died without removing them (a SIGKILL). Only empty
     ones: a live grader in another PID namespace would look dead from here."""
     for folder in parent.glob("gradelab-*-*"):
         owner = folder.name.split("-")[1]
@@ -222,11 +222,11 @@ def _remove_abandoned(parent: Path) -> None:
 
 
 def _write_pids_limit(folder: Path) -> None:
-    (folder / "pids.max").write_text(str(WORKER_MAX_TASKS))
+    (folder / "pids.max").write_text(str(SANDBOX_MAX_TASKS))
 
 
 def _write_memory_limit_v2(folder: Path) -> None:
-    (folder / "memory.max").write_text(str(worker_memory_mb() * 1024 * 1024))
+    (folder / "memory.max").write_text(str(sandbox_memory_mb() * 1024 * 1024))
     if (folder / "memory.swap.max").exists():
         (folder / "memory.swap.max").write_text("0")
 
@@ -235,19 +235,19 @@ def _write_memory_limit_v1(folder: Path) -> None:
     # Kernel memory (slab: inodes, dentries; page tables, kernel stacks) is charged to this
     # counter as well, wherever the kernel accounts kmem (every kernel since 4.6 unless booted with
     # cgroup.memory=nokmem).
-    limit = str(worker_memory_mb() * 1024 * 1024)
+    limit = str(sandbox_memory_mb() * 1024 * 1024)
     (folder / "memory.limit_in_bytes").write_text(limit)
     if (folder / "memory.memsw.limit_in_bytes").exists():  # memory plus swap: no way around the limit by swapping
         (folder / "memory.memsw.limit_in_bytes").write_text(limit)
 
 
 def _write_cpu_limit_v2(folder: Path) -> None:
-    (folder / "cpu.max").write_text(f"{int(WORKER_CPUS * CPU_PERIOD_US)} {CPU_PERIOD_US}")
+    (folder / "cpu.max").write_text(f"{int(SANDBOX_CPUS * CPU_PERIOD_US)} {CPU_PERIOD_US}")
 
 
 def _write_cpu_limit_v1(folder: Path) -> None:
     (folder / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
-    (folder / "cpu.cfs_quota_us").write_text(str(int(WORKER_CPUS * CPU_PERIOD_US)))
+    (folder / "cpu.cfs_quota_us").write_text(str(int(SANDBOX_CPUS * CPU_PERIOD_US)))
 
 
 _LIMIT_WRITERS = {

@@ -14,7 +14,7 @@ import click
 
 from grader import render
 from grader.report import json_safe
-from grader.sandbox import SandboxError, Worker, sandbox_problem
+from grader.sandbox import SandboxError, Sandbox, sandbox_problem
 from grader.spec import LANGUAGES, Exercise, ExerciseError, exercises_dir, load_catalog
 from grader.terminal import json_text, printable
 
@@ -138,16 +138,16 @@ def grade(ctx: click.Context, exercise: str, file: Path, as_json: bool, unsafe: 
     _require_sandbox(unsafe)
     try:
         # Starts importing torch now, alongside this process's own import; one grade does not
-        # repay the worker's warm-up of lazily loaded modules.
-        worker = Worker(unsafe=unsafe, warm_up=False)
+        # repay the sandbox's warm-up of lazily loaded modules.
+        sandbox = Sandbox(unsafe=unsafe, warm_up=False)
     except SandboxError as error:
         raise GraderFault(str(error)) from None
-    with worker:
+    with sandbox:
         from grader.grading import (
             grade_submission,  # imports torch: only for the commands that grade
         )
 
-        report = grade_submission(spec, source, worker)
+        report = grade_submission(spec, source, sandbox)
     if as_json:
         click.echo(json_text(json_safe(report.to_json())))
     else:
@@ -166,19 +166,19 @@ def _read_bytes(path: Path) -> bytes:
 
 @main.command("check-exercises")
 @click.argument("slugs", nargs=-1)
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Warm sandboxed workers.")
+@click.option("--sandboxes", type=click.IntRange(1, 64), default=2, show_default=True, help="Warm sandboxes grading at once.")
 @UNSAFE_OPTION
 @click.pass_context
-def check_exercises(ctx: click.Context, slugs: tuple[str, ...], workers: int, unsafe: bool) -> None:
+def check_exercises(ctx: click.Context, slugs: tuple[str, ...], sandboxes: int, unsafe: bool) -> None:
     """Grade every reference, solution and labelled mistake; fail on any surprise."""
     catalog = _catalog(ctx)
     chosen = [_exercise(ctx, slug) for slug in slugs] if slugs else list(catalog.values())
     _require_sandbox(unsafe)
     from grader.grading import warm_up
-    from grader.pool import WorkerPool
+    from grader.pool import SandboxPool
     from grader.selfcheck import check_exercise, selfcheck_table
 
-    with WorkerPool(workers, unsafe=unsafe) as pool:
+    with SandboxPool(sandboxes, unsafe=unsafe) as pool:
         unbatched = warm_up(chosen, pool)  # grade as a server does, vectorized reference steps included
         rows = [row for exercise in chosen for row in check_exercise(exercise, pool)]
     click.echo(selfcheck_table(rows))

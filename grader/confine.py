@@ -4,7 +4,7 @@ Runs in the sandbox, in the child that the fork server (`grader.forkserver`) for
 submission.
 The namespaces around it (`grader.sandbox`) already hide the host; this adds what namespaces
 cannot: resource limits for this one child, and seccomp filters that keep it from touching
-the warm worker it was forked from (no signal, trace or change to any process but itself) or
+the warm sandbox it was forked from (no signal, trace or change to any process but itself) or
 leaving anything behind for the next submission.
 
 Standard library only, plus `pyseccomp` (ctypes over libseccomp), which the fork server imports
@@ -35,10 +35,10 @@ SELF = "self"  # an argument that names a process: 0 or this child's own pid
 
 # Syscalls that no exercise needs, grouped by what refusing them protects.
 FORBIDDEN_SYSCALLS = (
-    # the warm worker and the grader: no tracing or reading another process's memory
+    # the warm sandbox and the grader: no tracing or reading another process's memory
     "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
     "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
-    # the warm worker: nothing that moves or reclaims another process's memory
+    # the warm sandbox: nothing that moves or reclaims another process's memory
     "migrate_pages", "move_pages", "process_madvise", "process_mrelease",
     # the next submission: nothing that outlives this child (System V and POSIX IPC)
     "shmget", "semget", "msgget", "mq_open",
@@ -78,11 +78,11 @@ def seccomp_available() -> bool:
 
 
 def apply_limits(limits: dict[str, Any]) -> None:
-    """Resource limits for this child only; the warm worker keeps its own.
+    """Resource limits for this child only; the warm sandbox keeps its own.
 
-    Memory is capped as address space on top of what the warm worker already maps (torch alone
+    Memory is capped as address space on top of what the warm sandbox already maps (torch alone
     maps far more than it touches), so the limit means "this much more than an empty run".
-    Where no cgroup bounds the worker's tasks, the sandbox sets GRADELAB_SANDBOX_MAX_TASKS: the
+    Where no cgroup bounds the sandbox's tasks, the sandbox sets GRADELAB_SANDBOX_MAX_TASKS: the
     tasks its uid may hold (threads too: on a tiny shared stack they cost no address space).
     """
     address_space = _mapped_bytes() + int(limits["memory_mb"]) * 1024 * 1024

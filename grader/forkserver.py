@@ -1,4 +1,4 @@
-"""The warm worker in the sandbox: imports torch once, then forks a fresh child per submission.
+"""The warm sandbox in the sandbox: imports torch once, then forks a fresh child per submission.
 
 A child forked from this process starts with torch already imported, so a submission costs its
 own compute plus a fork instead of a 1-2 s `import torch`. Nothing one submission does reaches
@@ -8,12 +8,12 @@ process. This module never sees a job's content: jobs travel on a pipe straight 
 trusted grader to the child.
 
 Protocol on the control socket (SOCK_SEQPACKET, one JSON object per packet):
-  worker -> grader  {"ready": true, ...}                  once, when torch is imported
-  grader -> worker  {"run": id, "limits": {...}} + 3 fds  a child: its stdin (jobs), output, result pipe
-  grader -> worker  {"kill": true}                        stop the running child now (output flood)
-  worker -> grader  {"run": id, "exit_code": ..., ...}    once that child is gone; "confined" says
+  sandbox -> grader  {"ready": true, ...}                  once, when torch is imported
+  grader -> sandbox  {"run": id, "limits": {...}} + 3 fds  a child: its stdin (jobs), output, result pipe
+  grader -> sandbox  {"kill": true}                        stop the running child now (output flood)
+  sandbox -> grader  {"run": id, "exit_code": ..., ...}    once that child is gone; "confined" says
                                                           whether it got as far as running student code
-  worker -> grader  {"run": id, "worker_fault": "..."}    instead, when this process finds its own limits
+  sandbox -> grader  {"run": id, "sandbox_fault": "..."}    instead, when this process finds its own limits
                                                           or scheduling changed: then it exits
 
 A child runs under this process's uid, so whatever it could still change in this process
@@ -70,7 +70,7 @@ def main() -> None:
     mounts = mount_points(scratch)
     _not_dumpable()
     torch.set_num_threads(1)
-    long_lived = "--no-warm-up" not in sys.argv  # a worker for a single grade skips it all
+    long_lived = "--no-warm-up" not in sys.argv  # a sandbox for a single grade skips it all
     if long_lived:
         _warm_up()
         _huge_pages()
@@ -85,7 +85,7 @@ def main() -> None:
         except ConnectionError:
             return
         if not message:
-            return  # the grader closed the socket: this worker is done
+            return  # the grader closed the socket: this sandbox is done
         request = json.loads(message)
         if "limits" not in request or len(fds) != 3:
             for fd in fds:
@@ -200,7 +200,7 @@ def _child(limits: dict[str, Any], fds: list[int], scratch: str) -> NoReturn:
 
     Once confined, it says so on its report pipe (fd 4) and closes it, before any student
     code runs: an exit code of CHILD_FAILED that student code chose itself (`os._exit(70)`)
-    cannot pass for a child this worker failed to set up.
+    cannot pass for a child this sandbox failed to set up.
     """
     report: int | None = None
     try:
@@ -282,7 +282,7 @@ def _supervise(pid: int, wall_s: float, control: socket.socket) -> dict[str, Any
 
 
 def empty_scratch(folder: str, mounts: frozenset[str]) -> None:
-    """Remove all the child left behind. A failure here ends the worker: better than a leak.
+    """Remove all the child left behind. A failure here ends the sandbox: better than a leak.
 
     The runtime may be mounted inside the scratch folder (a virtual environment under /tmp, as
     in a fresh clone there): mount points and the folders that lead to them stay, the rest goes.
@@ -402,11 +402,11 @@ def changed_state(started_with: dict[str, Any]) -> str:
 
 
 def _refuse_to_fork(control: socket.socket, run: Any, fds: list[int], changed: str) -> None:
-    """A child could not be confined as the limits say: tell the grader, which replaces this worker."""
+    """A child could not be confined as the limits say: tell the grader, which replaces this sandbox."""
     for fd in fds:
         os.close(fd)
     print(f"forkserver: refusing to fork, changed since start: {changed}", file=sys.stderr, flush=True)
-    control.send(json.dumps({"run": run, "worker_fault": f"the worker's own state changed since it started ({changed})"[:MAX_MESSAGE_BYTES // 2]}).encode())
+    control.send(json.dumps({"run": run, "sandbox_fault": f"the sandbox's own state changed since it started ({changed})"[:MAX_MESSAGE_BYTES // 2]}).encode())
 
 
 def _not_dumpable() -> None:

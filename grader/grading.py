@@ -116,11 +116,11 @@ def _grade(exercise: Exercise, source: str | bytes, runner: Runner, clock: _Cloc
     visible_job, hidden_job = build_jobs(exercise, text)
     jobs = [visible_job, hidden_job] if hidden_job["cases"] else [visible_job]
     clock.has_hidden = len(jobs) == 2
-    reference = reference_traces(exercise, runner)  # before the child: a single worker runs one job at a time
+    reference = reference_traces(exercise, runner)  # before the child: a single sandbox runs one job at a time
     ready: list[Future[Body]] = [Future() for _ in jobs]
 
     def on_trace(index: int, body: Body) -> None:
-        if not ready[index].done():  # a pool may run the jobs again on a fresh worker
+        if not ready[index].done():  # a pool may run the jobs again on a fresh sandbox
             if index == 0:
                 clock.visible_in = time.perf_counter()
             ready[index].set_result(body)
@@ -213,7 +213,7 @@ def _checked(exercise: Exercise, job: dict[str, Any], raw: RawRun, index: int, e
         return _unrun(exercise, "timeout", f"Your code used more than {limits.cpu_s:g} s of CPU time: look for an endless loop.", **output)
     if raw.status == "output_limit":
         return _unrun(exercise, "output_limit", f"Your code printed more than {limits.max_output_bytes // 1024} KB, so it was stopped. Print less.", **output)
-    if raw.status == "worker_lost":
+    if raw.status == "sandbox_lost":
         return _unrun(exercise, "crashed", "The sandbox running your code stopped before grading finished. Your submission is kept and can be graded again.", **output)
     body = raw.traces[index]
     if body is None:

@@ -1,28 +1,28 @@
-"""Runs student code in a sandboxed, warm worker and brings back its raw trace.
+"""Runs student code in a sandboxed, warm sandbox and brings back its raw trace.
 
-A `Worker` is one fork server (`grader.forkserver`) in a bubblewrap sandbox: its own PID,
+A `Sandbox` is one fork server (`grader.forkserver`) in a bubblewrap sandbox: its own PID,
 network, IPC and UTS namespaces, a root filesystem that holds only the Python runtime, the
 installed packages (read-only) and the sandbox side of the grader (`sandbox_files`), a private `/tmp`, and no
 environment but what is set here. It runs as the unprivileged uid 65534 when the grader runs as
 root, and as the grader's own uid in a user namespace otherwise; it dies with the grader. Each
-worker runs in a cgroup of its own (`grader.cgroup`: tasks, memory counting kernel memory, one
+sandbox runs in a cgroup of its own (`grader.cgroup`: tasks, memory counting kernel memory, one
 CPU), or, where none can be made, under `RLIMIT_NPROC` with a uid of its own as root. The
 exercises, reference solutions, hidden cases, database, instance folder and other submissions
 are simply not in its view.
 
-The worker imports torch once and forks a fresh, confined child per submission (`grader.confine`:
+The sandbox imports torch once and forks a fresh, confined child per submission (`grader.confine`:
 rlimits and seccomp). Talking to it, this module enforces what must not depend on the
 sandbox's cooperation: jobs go in on a pipe, output is capped (the child is killed past the
 cap), results come back on their own pipe as frames tagged with a per-job nonce and read in one
-pass (`grader.frames`), and a backstop deadline kills the whole worker if the fork server itself
+pass (`grader.frames`), and a backstop deadline kills the whole sandbox if the fork server itself
 stops answering. What comes back is raw numbers, never a verdict: the comparison happens in the
 trusted process.
 
-A worker is trusted with one run at a time, and only as long as every run ends cleanly. Each
-reply must name the run it answers; a run whose exchange fails in any way closes the worker. A
-child that the worker could not confine (it says so on a pipe of its own before any student
+A sandbox is trusted with one run at a time, and only as long as every run ends cleanly. Each
+reply must name the run it answers; a run whose exchange fails in any way closes the sandbox. A
+child that the sandbox could not confine (it says so on a pipe of its own before any student
 code runs), a fork server that finds its own limits or scheduling changed, or a reply for
-another run is a `WorkerFault`: the worker is closed and the submission is not judged on it.
+another run is a `SandboxFault`: the sandbox is closed and the submission is not judged on it.
 
 `unsafe=True` runs the same fork server without bubblewrap, for a user grading their own code
 where no sandbox can start (`gradelab grade --unsafe-no-sandbox`).
@@ -53,7 +53,7 @@ from typing import Any, Protocol
 import msgspec
 
 from grader import registry
-from grader.cgroup import WORKER_MAX_TASKS, WorkerCgroup
+from grader.cgroup import SANDBOX_MAX_TASKS, SandboxCgroup
 from grader.frames import (  # noqa: F401  (parse_frame: the reader over a whole stream)
     Body,
     FrameReader,
@@ -68,8 +68,8 @@ GRADER_DIR = Path(__file__).resolve().parent
 # points at the source folder); nothing else of that folder is in the sandbox's view.
 CORE_SANDBOX_FILES = ("__init__.py", "forkserver.py", "confine.py", "harness.py", "record.py", "trace.py")
 SANDBOX_UID = 65534  # nobody
-# As root without cgroups, RLIMIT_NPROC is what bounds a worker's tasks, and it counts per uid:
-# each worker then runs as a uid of its own, from this block (unique among the live workers of
+# As root without cgroups, RLIMIT_NPROC is what bounds a sandbox's tasks, and it counts per uid:
+# each sandbox then runs as a uid of its own, from this block (unique among the live sandboxes of
 # all graders on the machine while no grader holds 256 at once).
 FALLBACK_UID_BASE = 1 << 30
 SCRATCH_BYTES = 64 * 1024 * 1024
@@ -89,9 +89,9 @@ class SandboxError(RuntimeError):
     """The sandbox cannot be used: a fault of this machine or of the grader, never of a student."""
 
 
-class WorkerFault(SandboxError):
-    """This worker failed a run for reasons of its own: it is closed, and the run says nothing
-    about the submission (run it again on a fresh worker)."""
+class SandboxFault(SandboxError):
+    """This sandbox failed a run for reasons of its own: it is closed, and the run says nothing
+    about the submission (run it again on a fresh sandbox)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class RawRun:
     """What came back from one child: how it ended, a trace per job (None where missing), and
     the output of the first job (the output of the others is never read)."""
 
-    status: str  # "finished", "timeout", "cpu_time", "output_limit", "died", "worker_lost"
+    status: str  # "finished", "timeout", "cpu_time", "output_limit", "died", "sandbox_lost"
     traces: tuple[Body | None, ...]
     stdout: str
     stdout_truncated: bool
@@ -109,17 +109,17 @@ class RawRun:
 
 
 class Runner(Protocol):
-    """Runs a submission's jobs in the sandbox: a `sandbox.Worker` or a `pool.WorkerPool`."""
+    """Runs a submission's jobs in the sandbox: a `sandbox.Sandbox` or a `pool.SandboxPool`."""
 
     def run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun: ...
 
 
 @dataclass(frozen=True)
-class WorkerBounds:
-    """What bounds one worker's kernel-side use, as set up on this machine (None: not bounded).
+class SandboxBounds:
+    """What bounds one sandbox's kernel-side use, as set up on this machine (None: not bounded).
 
     `tasks_by` is "cgroup v2", "cgroup v1" (pids.max over the fork server and its child
-    together), "RLIMIT_NPROC" (per child; per uid, hence a uid per worker as root) or None
+    together), "RLIMIT_NPROC" (per child; per uid, hence a uid per sandbox as root) or None
     (unsafe mode without cgroups). `scratch_inodes` is the private /tmp's inode limit.
     """
 
@@ -219,7 +219,7 @@ def _environment(home: str) -> dict[str, str]:
 
 
 def _drop_to_sandbox_uid_command(sandbox_uid: int = SANDBOX_UID) -> list[str]:
-    """As root, bubblewrap keeps no user namespace: setpriv drops to nobody (or the worker's own
+    """As root, bubblewrap keeps no user namespace: setpriv drops to nobody (or the sandbox's own
     fallback uid) inside it."""
     if os.geteuid() != 0:
         return []
@@ -253,20 +253,20 @@ _fallback_uids = itertools.count()
 
 
 def _fallback_uid() -> int:
-    """A uid for one worker of this grader alone (see FALLBACK_UID_BASE)."""
+    """A uid for one sandbox of this grader alone (see FALLBACK_UID_BASE)."""
     return FALLBACK_UID_BASE + ((os.getpid() & 0x3FFFFF) << 8) + next(_fallback_uids) % 256
 
 
-class Worker:
+class Sandbox:
     """One warm fork server. Start it early: importing torch takes a second or two.
 
     `run` runs one child at a time and may be called again and again; after a run that killed
-    the worker, `alive` is False and the owner should start a new one. `close` is idempotent.
+    the sandbox, `alive` is False and the owner should start a new one. `close` is idempotent.
     """
 
     def __init__(self, unsafe: bool = False, warm_up: bool = True) -> None:
         """`warm_up=False` skips loading what torch loads lazily (optimizers pull in
-        torch._dynamo, about a second): right for one grade, wrong for a long-lived worker."""
+        torch._dynamo, about a second): right for one grade, wrong for a long-lived sandbox."""
         if not unsafe and (problem := sandbox_problem()) is not None:
             raise SandboxError(f"cannot start the sandbox: {problem}")
         self.unsafe = unsafe
@@ -274,9 +274,9 @@ class Worker:
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._scratch = tempfile.TemporaryDirectory(prefix="gradelab-") if unsafe else None
         self._log = tempfile.TemporaryFile()
-        self._cgroup: WorkerCgroup | None = None
+        self._cgroup: SandboxCgroup | None = None
         try:
-            self._cgroup = WorkerCgroup.create()
+            self._cgroup = SandboxCgroup.create()
             self.bounds = _bounds(self._cgroup, unsafe)
             self._process = subprocess.Popen(
                 self._command(theirs.fileno()),
@@ -300,7 +300,7 @@ class Worker:
         self.alive = True
 
     def _command(self, control_fd: int) -> list[str]:
-        """The worker's command line, inside its cgroup from its first instruction on."""
+        """The sandbox's command line, inside its cgroup from its first instruction on."""
         options = [] if self.warm_up else ["--no-warm-up"]
         entry = self._cgroup.entry_command() if self._cgroup is not None else []
         if self._scratch is not None:
@@ -314,7 +314,7 @@ class Worker:
         return self._process.pid
 
     def processes(self) -> set[int]:
-        """Every live process of this worker: bubblewrap, the fork server and any child."""
+        """Every live process of this sandbox: bubblewrap, the fork server and any child."""
         children: dict[int, list[int]] = {}
         for pid, parent in _parent_pids():
             children.setdefault(parent, []).append(pid)
@@ -337,11 +337,11 @@ class Worker:
                 self._control.settimeout(None)
             if not message:
                 self.close()
-                raise SandboxError(f"the sandboxed worker did not start: {self.log_tail() or 'no output'}")
+                raise SandboxError(f"the sandbox did not start: {self.log_tail() or 'no output'}")
             info = json.loads(message)
             if not (info.get("seccomp") or self.unsafe):
                 self.close()
-                raise SandboxError("the sandboxed worker cannot load libseccomp (Debian: `apt-get install libseccomp2`)")
+                raise SandboxError("the sandbox cannot load libseccomp (Debian: `apt-get install libseccomp2`)")
             self._info = info
         return self._info
 
@@ -353,8 +353,8 @@ class Worker:
         where anyone reads it; `on_trace` gets that trace then, so the caller can judge it while
         the rest runs. Callers in several threads take turns: one child at a time.
 
-        Raises `WorkerFault` (the worker is then closed) when the worker, not the child, failed
-        the run, and `SandboxError` when the worker is gone.
+        Raises `SandboxFault` (the sandbox is then closed) when the sandbox, not the child, failed
+        the run, and `SandboxError` when the sandbox is gone.
         """
         with self._turn:
             return self._run(jobs, limits, on_trace)
@@ -362,7 +362,7 @@ class Worker:
     def _run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None) -> RawRun:
         self.wait_ready()
         if not self.alive:
-            raise SandboxError("this worker is gone; start a new one")
+            raise SandboxError("this sandbox is gone; start a new one")
         nonces = [secrets.token_hex(16) for _ in jobs]
         messages = [_job_message({**job, "nonce": nonce}) for job, nonce in zip(jobs, nonces)]
         run_id = secrets.token_hex(8)
@@ -373,23 +373,23 @@ class Worker:
             socket.send_fds(self._control, [json.dumps(header).encode()], theirs)
         except OSError:
             self.alive = False
-            raise SandboxError(f"the worker stopped answering: {self.log_tail() or 'no output'}") from None
+            raise SandboxError(f"the sandbox stopped answering: {self.log_tail() or 'no output'}") from None
         finally:
             for fd in theirs:
                 os.close(fd)
         exchange = _Exchange(self._control, channels, messages, nonces, limits.max_output_bytes, on_trace)
         try:
             exchange.run(deadline=started + limits.timeout_s + BACKSTOP_S)
-            fault = _worker_fault(exchange.reply, run_id)
+            fault = _sandbox_fault(exchange.reply, run_id)
         except BaseException:
-            self.close()  # a reply left unread, a child left running: nothing more can be trusted from this worker
+            self.close()  # a reply left unread, a child left running: nothing more can be trusted from this sandbox
             raise
         if fault is not None:
             log = self.log_tail()
             self.close()
-            raise WorkerFault(f"{fault}{'; worker log: ' + log if log else ''}")
+            raise SandboxFault(f"{fault}{'; sandbox log: ' + log if log else ''}")
         if exchange.reply is None:
-            self.close()  # stuck or killed: nothing more can be trusted from this worker
+            self.close()  # stuck or killed: nothing more can be trusted from this sandbox
         status = _status(exchange, limits)
         return RawRun(
             status=status,
@@ -408,7 +408,7 @@ class Worker:
         return chosen
 
     def log_tail(self, size: int = 2000) -> str:
-        """The end of what the worker wrote on stderr (its own faults, never student output)."""
+        """The end of what the sandbox wrote on stderr (its own faults, never student output)."""
         try:
             self._log.seek(0)
             return self._log.read().decode("utf-8", errors="replace")[-size:].strip()
@@ -431,29 +431,29 @@ class Worker:
         self._control.close()
         self._log.close()
         if self._cgroup is not None:
-            self._cgroup.remove()  # and with it anything of the worker that outlived the kill
+            self._cgroup.remove()  # and with it anything of the sandbox that outlived the kill
         if self._scratch is not None:
             self._scratch.cleanup()
 
-    def __enter__(self) -> Worker:
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
 
 
-def _bounds(cgroup: WorkerCgroup | None, unsafe: bool) -> WorkerBounds:
-    """What will bound a worker: its cgroup where there is one, else RLIMIT_NPROC in the
-    sandbox (as root, with a uid of the worker's own); tmpfs inodes as root in the sandbox.
+def _bounds(cgroup: SandboxCgroup | None, unsafe: bool) -> SandboxBounds:
+    """What will bound a sandbox: its cgroup where there is one, else RLIMIT_NPROC in the
+    sandbox (as root, with a uid of the sandbox's own); tmpfs inodes as root in the sandbox.
     Unsafe mode runs as the user, whose task count spans the whole machine: no RLIMIT_NPROC."""
     sandboxed_root = os.geteuid() == 0 and not unsafe
     inodes = SCRATCH_INODES if sandboxed_root else None
     if cgroup is not None:
         version = "v2" if cgroup.versions["pids"] == 2 else "v1"
-        return WorkerBounds(f"cgroup {version}", cgroup.max_tasks, cgroup.memory_mb, cgroup.cpus, inodes, SANDBOX_UID if sandboxed_root else os.geteuid())
+        return SandboxBounds(f"cgroup {version}", cgroup.max_tasks, cgroup.memory_mb, cgroup.cpus, inodes, SANDBOX_UID if sandboxed_root else os.geteuid())
     if unsafe:
-        return WorkerBounds(None, None, None, None, None, os.geteuid())
-    return WorkerBounds("RLIMIT_NPROC", WORKER_MAX_TASKS, None, None, inodes, _fallback_uid() if sandboxed_root else os.geteuid())
+        return SandboxBounds(None, None, None, None, None, os.geteuid())
+    return SandboxBounds("RLIMIT_NPROC", SANDBOX_MAX_TASKS, None, None, inodes, _fallback_uid() if sandboxed_root else os.geteuid())
 
 
 def _parent_pids() -> Iterator[tuple[int, int]]:
@@ -486,16 +486,16 @@ def _open_channels() -> tuple[_Channels, list[int]]:
     return _Channels(job=job_w, output=output_r, result=result_r), [job_r, output_w, result_w]
 
 
-def _worker_fault(reply: dict[str, Any] | None, run_id: str) -> str | None:
-    """Why this run says nothing about the submission, being the worker's fault; None when it does."""
+def _sandbox_fault(reply: dict[str, Any] | None, run_id: str) -> str | None:
+    """Why this run says nothing about the submission, being the sandbox's fault; None when it does."""
     if reply is None:
-        return None  # no reply: the statuses say what happened (timeout, worker_lost, died)
+        return None  # no reply: the statuses say what happened (timeout, sandbox_lost, died)
     if reply.get("run") != run_id:
-        return "the worker answered for another run"
-    if "worker_fault" in reply:
-        return str(reply["worker_fault"])
+        return "the sandbox answered for another run"
+    if "sandbox_fault" in reply:
+        return str(reply["sandbox_fault"])
     if reply.get("confined") is not True:
-        return f"the worker could not confine a child (exit code {reply.get('exit_code')}: {reply.get('setup_error') or 'no reason given'})"
+        return f"the sandbox could not confine a child (exit code {reply.get('exit_code')}: {reply.get('setup_error') or 'no reason given'})"
     return None
 
 
@@ -521,7 +521,7 @@ class _Exchange:
         self.frame_bytes = 0
         self.first_trace: dict[str, Any] | None = None
         self.reply: dict[str, Any] | None = None
-        self.worker_lost = False
+        self.sandbox_lost = False
         self.flooded = False
         self.overdue = False
         self.streams = {channels.job: "job", channels.output: "output", channels.result: "result"}
@@ -533,7 +533,7 @@ class _Exchange:
             selector.register(fd, selectors.EVENT_WRITE if name == "job" else selectors.EVENT_READ, name)
         selector.register(self.control, selectors.EVENT_READ, "control")
         try:
-            while not self.worker_lost and (self.reply is None or {"output", "result"} & set(self.streams.values())):
+            while not self.sandbox_lost and (self.reply is None or {"output", "result"} & set(self.streams.values())):
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
                     self.overdue = True
@@ -549,10 +549,10 @@ class _Exchange:
         if key.data == "control":
             try:
                 message = self.control.recv(65536)
-            except OSError:  # reset: the worker died with our kill request unread
+            except OSError:  # reset: the sandbox died with our kill request unread
                 message = b""
             if not message:
-                self.worker_lost = True
+                self.sandbox_lost = True
             elif self.reply is None:
                 self.reply = json.loads(message)
         elif key.data == "job":
@@ -622,7 +622,7 @@ class _Exchange:
         try:
             self.control.send(json.dumps({"kill": True}).encode())
         except OSError:
-            self.worker_lost = True
+            self.sandbox_lost = True
 
 
 def _status(exchange: _Exchange, limits: Limits) -> str:
@@ -631,8 +631,8 @@ def _status(exchange: _Exchange, limits: Limits) -> str:
         return "output_limit"
     if exchange.overdue or (reply is not None and reply["timed_out"]):
         return "timeout"
-    if exchange.worker_lost:
-        return "worker_lost"
+    if exchange.sandbox_lost:
+        return "sandbox_lost"
     if reply is None or exchange.flooded:
         return "died"
     if reply["exit_code"] == -signal.SIGXCPU or (reply["exit_code"] == -signal.SIGKILL and reply["cpu_s"] >= limits.cpu_s):

@@ -53,7 +53,7 @@ class Tolerance:
 class Limits:
     """What a child running a submission may use (its visible and hidden cases, or one of them).
 
-    `memory_mb` is address space on top of the warm worker's own (torch included), so it reads
+    `memory_mb` is address space on top of the warm sandbox's own (torch included), so it reads
     as "this much more than an empty submission". Processes are not a knob: the sandbox lets a
     submission start none (threads only).
     """

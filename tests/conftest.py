@@ -8,7 +8,7 @@ from pathlib import Path
 import processes
 import pytest
 
-from grader.pool import WorkerPool
+from grader.pool import SandboxPool
 from grader.report import GradeReport
 from grader.spec import Exercise, load_catalog
 
@@ -41,19 +41,19 @@ def catalog() -> dict[str, Exercise]:
 
 
 @pytest.fixture(scope="session")
-def pool() -> Iterator[WorkerPool]:
-    """Two warm sandboxed workers per test process, as the platform would run them."""
+def pool() -> Iterator[SandboxPool]:
+    """Two warm sandboxes per test process, as the platform would run them."""
     from grader.sandbox import sandbox_problem
 
     problem = sandbox_problem()
     if problem is not None:
         pytest.fail(f"the tests grade in the sandbox, which cannot start here: {problem} (`make setup` installs bubblewrap)")
-    with WorkerPool(2) as workers:
-        yield workers
+    with SandboxPool(2) as sandboxes:
+        yield sandboxes
 
 
 @pytest.fixture
-def grade(catalog: dict[str, Exercise], pool: WorkerPool) -> Callable[[str, str | bytes], GradeReport]:
+def grade(catalog: dict[str, Exercise], pool: SandboxPool) -> Callable[[str, str | bytes], GradeReport]:
     from grader.grading import grade_submission
 
     def grade(slug: str, source: str | bytes) -> GradeReport:

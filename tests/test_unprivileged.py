@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SANDBOX_TESTS = ["tests/grading/test_sandbox.py", "tests/grading/test_hostile.py", "tests/grading/test_pool.py", "tests/grading/test_worker_bounds.py"]
+SANDBOX_TESTS = ["tests/grading/test_sandbox.py", "tests/grading/test_hostile.py", "tests/grading/test_pool.py", "tests/grading/test_sandbox_bounds.py"]
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="not root: the whole suite already runs the sandbox unprivileged")
 

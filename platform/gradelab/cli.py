@@ -44,7 +44,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, instance: Path
     if isinstance(queue, InProcessQueue):
         started = time.perf_counter()
         queue.runner()
-        click.echo(f"Graders warm in {time.perf_counter() - started:.1f} s ({app.config['GRADING_WORKERS']} sandboxed workers).")
+        click.echo(f"Graders warm in {time.perf_counter() - started:.1f} s ({app.config['GRADING_WORKERS']} sandboxes).")
         requeued = queue.requeue_unfinished()
         if requeued:
             click.echo(f"Queued again {len(requeued)} submission(s) a previous run left unfinished.")
@@ -93,7 +93,7 @@ def worker(ctx: click.Context, concurrency: int | None) -> None:
     started = time.perf_counter()
     runner = start_pool(app)
     size = app.config["GRADING_WORKERS"]
-    click.echo(f"Graders warm in {time.perf_counter() - started:.1f} s ({size} sandboxed workers); queue {app.config['GRADING_QUEUE']!r}.")
+    click.echo(f"Graders warm in {time.perf_counter() - started:.1f} s ({size} sandboxes); queue {app.config['GRADING_QUEUE']!r}.")
     sweeper = Sweeper(app, grading_queue(app))
     sweeper.start()
     consumer = make_celery(app, runner).Worker(

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from grader.grading import grade_submission, warm_up
-from grader.pool import WorkerPool
+from grader.pool import SandboxPool
 from grader.spec import Exercise as ExerciseSpec
 
 from .catalog import exercise_catalog, exercise_spec
@@ -72,7 +72,7 @@ def grade_in_app(app: Flask, runner: Runner, submission_id: int) -> None:
 
 def start_pool(app: Flask) -> Runner:
     """Warm sandboxes and the reference traces, ready to grade."""
-    pool = WorkerPool(app.config["GRADING_WORKERS"])
+    pool = SandboxPool(app.config["GRADING_WORKERS"])
     warm_up(exercise_catalog(app).values(), pool)  # while the sandboxes import torch (a reference not cached waits for one)
     pool.wait_ready()
     return pool

@@ -119,11 +119,11 @@ def test_flood_of_output_is_cut(grade):
 
 def test_environment_secrets_do_not_reach_student_code(catalog, monkeypatch):
     from grader.grading import grade_submission
-    from grader.sandbox import Worker
+    from grader.sandbox import Sandbox
 
     monkeypatch.setenv("GRADELAB_SECRET_KEY", "do-not-leak-4242")
-    with Worker() as worker:  # started after the secret is set
-        report = grade_submission(catalog["linear"], "import os\nprint(sorted(os.environ.items()))\n" + GOOD_LINEAR, worker)
+    with Sandbox() as sandbox:  # started after the secret is set
+        report = grade_submission(catalog["linear"], "import os\nprint(sorted(os.environ.items()))\n" + GOOD_LINEAR, sandbox)
     assert report.is_full_score
     assert "HOME" in report.stdout
     assert "do-not-leak-4242" not in report.stdout

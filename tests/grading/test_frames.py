@@ -1,7 +1,7 @@
 """The frames a child writes: read in one pass, whatever student code writes among them.
 
 Forged frames end as the submission's own `forbidden` outcome ("malformed result"), never as a
-grader fault, and never change what the next submission on the same warm worker receives.
+grader fault, and never change what the next submission on the same warm sandbox receives.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from test_hostile import still_grades  # noqa: F401  (the fixture)
 
 from grader.frames import FrameReader, Unreadable, parse_frame
 from grader.grading import build_jobs, grade_submission
-from grader.sandbox import Worker
+from grader.sandbox import Sandbox
 from grader.tracecheck import decoded_trace
 
 TRACE = b"\x81\xa6format\x02"  # MessagePack for {"format": 2}
@@ -117,23 +117,23 @@ def cpu_s() -> float:
 
 
 @pytest.fixture(scope="module")
-def lone_worker():
-    """A worker of its own runs every job of a submission in one child, as a busy pool does."""
-    with Worker() as worker:
-        yield worker
+def lone_sandbox():
+    """A sandbox of its own runs every job of a submission in one child, as a busy pool does."""
+    with Sandbox() as sandbox:
+        yield sandbox
 
 
 @pytest.mark.parametrize("target", ["visible", "hidden"])
-def test_a_flood_of_forged_headers_costs_the_grader_little(catalog, lone_worker, target):
+def test_a_flood_of_forged_headers_costs_the_grader_little(catalog, lone_sandbox, target):
     """The issue's attack: 1.8 M headers with the nonce once cost 9-21 s of the grading process's CPU."""
-    assert grade_submission(catalog["linear"], GOOD_LINEAR, lone_worker).is_full_score  # reference traces cached: not measured
+    assert grade_submission(catalog["linear"], GOOD_LINEAR, lone_sandbox).is_full_score  # reference traces cached: not measured
     before = cpu_s()
-    report = grade_submission(catalog["linear"], flood_of_headers(1_800_000, target) + GOOD_LINEAR, lone_worker)
+    report = grade_submission(catalog["linear"], flood_of_headers(1_800_000, target) + GOOD_LINEAR, lone_sandbox)
     assert cpu_s() - before < 1.0
     assert report.outcome == "forbidden"
     assert "malformed result" in report.message
-    assert grade_submission(catalog["linear"], GOOD_LINEAR, lone_worker).is_full_score
-    assert lone_worker.alive
+    assert grade_submission(catalog["linear"], GOOD_LINEAR, lone_sandbox).is_full_score
+    assert lone_sandbox.alive
 
 
 @pytest.mark.parametrize("target", ["visible", "hidden"])
@@ -176,24 +176,24 @@ def test_a_forged_frame_that_cannot_be_read_is_the_students_outcome(grade, still
     still_grades()
 
 
-def test_a_deeply_nested_frame_leaves_no_stale_reply_for_the_next_student(catalog, lone_worker):
+def test_a_deeply_nested_frame_leaves_no_stale_reply_for_the_next_student(catalog, lone_sandbox):
     """In one child the hidden job follows the visible one: the nested frame is met while the
     jobs are being fed, where it once escaped with the fork server's reply still unread."""
-    attack = grade_submission(catalog["linear"], forged_frame(FORGED_BODIES["nested-100000-deep"]) + GOOD_LINEAR, lone_worker)
+    attack = grade_submission(catalog["linear"], forged_frame(FORGED_BODIES["nested-100000-deep"]) + GOOD_LINEAR, lone_sandbox)
     assert (attack.outcome, attack.score) == ("forbidden", 0)
     for _ in range(3):
-        assert grade_submission(catalog["linear"], GOOD_LINEAR, lone_worker).is_full_score
-    assert lone_worker.alive
+        assert grade_submission(catalog["linear"], GOOD_LINEAR, lone_sandbox).is_full_score
+    assert lone_sandbox.alive
 
 
-def test_an_exchange_that_fails_closes_its_worker(catalog):
-    """Whatever breaks while a run is under way, the worker is not handed a next run."""
+def test_an_exchange_that_fails_closes_its_sandbox(catalog):
+    """Whatever breaks while a run is under way, the sandbox is not handed a next run."""
     jobs = build_jobs(catalog["linear"], GOOD_LINEAR)
 
     def fail_on_the_first_trace(index, trace):
         raise RuntimeError("the caller failed")
 
-    with Worker() as worker:
+    with Sandbox() as sandbox:
         with pytest.raises(RuntimeError, match="the caller failed"):
-            worker.run(jobs, catalog["linear"].limits, fail_on_the_first_trace)
-        assert not worker.alive
+            sandbox.run(jobs, catalog["linear"].limits, fail_on_the_first_trace)
+        assert not sandbox.alive

@@ -175,7 +175,7 @@ def test_a_hidden_input_reaches_no_channel_of_a_train_report(versions, pool, sti
 def test_a_hidden_case_takes_no_time_that_is_shown(versions, pool, still_grades, seen):
     """duration_ms counts the visible part only: a hidden case that sleeps 5 or 6.25 s is not in it."""
     source = spy_source({"forward": "if not count['slept']:\n    count['slept'] = True\n    time.sleep(v / 4)"})
-    pool.wait_ready()  # a worker's warm-up is no part of what is measured here
+    pool.wait_ready()  # a sandbox's warm-up is no part of what is measured here
     first, second = (grade_submission(exercise, source, pool) for exercise in versions["linear"])
     assert first.is_full_score and second.is_full_score, (first.message, second.message)
     assert first.duration_ms < 5000 and second.duration_ms < 5000, (first.duration_ms, second.duration_ms)
@@ -211,7 +211,7 @@ def test_a_hidden_input_reaches_no_channel_of_a_calls_report(versions, pool, sti
 
 def test_a_hidden_calls_case_takes_no_time_that_is_shown(versions, pool, still_grades, seen):
     reference, source = calls_spy("import time\ntime.sleep(n)")  # 3 or 5 s
-    pool.wait_ready()  # a worker's warm-up is no part of what is measured here
+    pool.wait_ready()  # a sandbox's warm-up is no part of what is measured here
     first, second = (grade_submission(exercise, source, pool) for exercise in versions["vector_backward"])
     assert first.is_full_score and second.is_full_score, (first.message, second.message)
     assert first.duration_ms < 3000 and second.duration_ms < 3000, (first.duration_ms, second.duration_ms)

@@ -1,7 +1,7 @@
 """Hostile submissions: each ends in its outcome with a clear message, and nothing else changes.
 
 After every one of them the same pool grades a correct submission normally, without having had
-to replace a worker unless the test says so.
+to replace a sandbox unless the test says so.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from submissions import GOOD_LINEAR
 
 from grader.grading import grade_submission
-from grader.sandbox import GRADER_DIR, Worker
+from grader.sandbox import GRADER_DIR, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,10 +35,10 @@ def still_grades(grade, pool):
     """Checks, after the hostile submission, that the pool grades the next one normally."""
     replaced_before = pool.replaced
 
-    def check(workers_lost: int = 0) -> None:
+    def check(sandboxes_lost: int = 0) -> None:
         report = grade("linear", GOOD_LINEAR)
         assert report.is_full_score, report.message
-        assert pool.replaced - replaced_before == workers_lost
+        assert pool.replaced - replaced_before == sandboxes_lost
 
     return check
 
@@ -93,15 +93,15 @@ def test_memory_bomb_inside_a_step_is_a_memory_limit(grade, still_grades):
     ids=["fork", "subprocess", "multiprocessing"],
 )
 def test_fork_bomb_is_contained(catalog, bomb):
-    with Worker() as worker:
-        worker.wait_ready()
-        before = worker.processes()
-        report = grade_submission(catalog["linear"], bomb + GOOD_LINEAR, worker)
+    with Sandbox() as sandbox:
+        sandbox.wait_ready()
+        before = sandbox.processes()
+        report = grade_submission(catalog["linear"], bomb + GOOD_LINEAR, sandbox)
         assert report.outcome == "forbidden"
         assert "may not start processes" in report.message
-        assert worker.processes() == before  # bubblewrap and the fork server, nothing more
-        assert worker.alive
-        assert grade_submission(catalog["linear"], GOOD_LINEAR, worker).is_full_score
+        assert sandbox.processes() == before  # bubblewrap and the fork server, nothing more
+        assert sandbox.alive
+        assert grade_submission(catalog["linear"], GOOD_LINEAR, sandbox).is_full_score
 
 
 def test_500_mb_of_output_is_cut_at_the_limit(grade, still_grades):
@@ -194,8 +194,8 @@ def test_a_thread_waiting_for_the_hidden_job_cannot_print_it(catalog, pool, chil
         """
     )
     if children == "one child":
-        with Worker() as worker:  # a lone worker always runs both jobs in one child
-            report = grade_submission(catalog["linear"], steal + GOOD_LINEAR, worker)
+        with Sandbox() as sandbox:  # a lone sandbox always runs both jobs in one child
+            report = grade_submission(catalog["linear"], steal + GOOD_LINEAR, sandbox)
     else:
         report = grade_submission(catalog["linear"], steal + GOOD_LINEAR, pool)
     assert set(report.stdout.split()) <= {"STOLEN"}  # at most the thread's marker, never data
@@ -233,7 +233,7 @@ def test_running_another_program_is_refused(grade, still_grades):
     still_grades()
 
 
-def test_tracing_the_worker_is_refused(grade, still_grades):
+def test_tracing_the_sandbox_is_refused(grade, still_grades):
     source = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.ptrace(16, os.getppid(), 0, 0) != 0:\n    raise PermissionError(ctypes.get_errno(), 'ptrace refused')\n"
     report = grade("linear", source + GOOD_LINEAR)
     assert report.outcome == "forbidden"
@@ -322,9 +322,9 @@ def test_non_utf8_and_syntax_errors_are_student_outcomes(grade, still_grades):
     still_grades()
 
 
-def test_killing_the_fork_server_costs_one_worker_not_the_pool(grade, pool, still_grades):
-    """If a child ever reached its worker anyway, the pool would replace that worker."""
-    victim = pool.workers()[0]
+def test_killing_the_fork_server_costs_one_sandbox_not_the_pool(grade, pool, still_grades):
+    """If a child ever reached its sandbox anyway, the pool would replace that sandbox."""
+    victim = pool.sandboxes()[0]
     victim.wait_ready()
     os.killpg(victim.pid, signal.SIGKILL)
     while victim.processes() - {victim.pid}:  # until its sandbox is gone (bubblewrap is our zombie)

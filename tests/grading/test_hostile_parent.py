@@ -1,8 +1,8 @@
-"""A child cannot change or signal the warm fork server it was forked from, and a worker that is
+"""A child cannot change or signal the warm fork server it was forked from, and a sandbox that is
 changed anyway, or cannot confine a child, is the grader's fault: never the next student's crash.
 
 The fork server runs under the child's uid, so what a child sets on it (limits, priorities,
-CPU affinity, I/O priority, a signal on I/O) every later child of that worker would inherit.
+CPU affinity, I/O priority, a signal on I/O) every later child of that sandbox would inherit.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from submissions import GOOD_LINEAR
 from test_hostile import still_grades  # noqa: F401  (the fixture)
 
 from grader.grading import build_jobs, grade_submission
-from grader.pool import WorkerPool
-from grader.sandbox import Worker, WorkerFault
+from grader.pool import SandboxPool
+from grader.sandbox import Sandbox, SandboxFault
 
 ARCH = pyseccomp.system_arch()
 SCHED_SETATTR = pyseccomp.resolve_syscall(ARCH, "sched_setattr")
@@ -70,10 +70,10 @@ SIGNALS_TO_THE_FORK_SERVER = {
 }
 
 
-def fork_server_pid(worker: Worker) -> int:
-    """The worker's fork server, seen from the host: the process whose pid in the sandbox's
+def fork_server_pid(sandbox: Sandbox) -> int:
+    """The sandbox's fork server, seen from the host: the process whose pid in the sandbox's
     namespace (the last of its NSpid) is the one it reported when ready."""
-    in_sandbox = str(worker.wait_ready()["pid"])
+    in_sandbox = str(sandbox.wait_ready()["pid"])
 
     def namespace_pid(pid: int) -> str | None:
         try:
@@ -82,7 +82,7 @@ def fork_server_pid(worker: Worker) -> int:
             return None
         return next((line.split()[-1] for line in status.splitlines() if line.startswith("NSpid:")), None)
 
-    (pid,) = [pid for pid in worker.processes() if pid != worker.pid and namespace_pid(pid) == in_sandbox]
+    (pid,) = [pid for pid in sandbox.processes() if pid != sandbox.pid and namespace_pid(pid) == in_sandbox]
     return pid
 
 
@@ -101,11 +101,11 @@ def seen_from_the_host(pid: int) -> dict[str, object]:
 @pytest.mark.parametrize("change", CHANGES_TO_THE_FORK_SERVER.values(), ids=CHANGES_TO_THE_FORK_SERVER.keys())
 def test_a_child_cannot_change_its_fork_server(grade, pool, still_grades, change):  # noqa: F811
     pool.wait_ready()
-    before = {worker: seen_from_the_host(fork_server_pid(worker)) for worker in pool.workers()}
+    before = {sandbox: seen_from_the_host(fork_server_pid(sandbox)) for sandbox in pool.sandboxes()}
     report = grade("linear", change + GOOD_LINEAR)
     assert report.outcome == "forbidden", report.message
     assert "PermissionError" in report.message
-    assert {worker: seen_from_the_host(fork_server_pid(worker)) for worker in before} == before
+    assert {sandbox: seen_from_the_host(fork_server_pid(sandbox)) for sandbox in before} == before
     still_grades()
 
 
@@ -182,35 +182,35 @@ def set_ids(syscall: int, value: int) -> None:
 
 @pytest.fixture(scope="module")
 def pool_of_one():
-    """One worker, so that the tampered one is the one that grades next."""
-    with WorkerPool(1) as pool:
+    """One sandbox, so that the tampered one is the one that grades next."""
+    with SandboxPool(1) as pool:
         yield pool
 
 
 @pytest.mark.parametrize("tamper", TAMPERING.values(), ids=TAMPERING.keys())
 def test_a_fork_server_changed_anyway_is_replaced_and_the_submission_graded_again(catalog, pool_of_one, tamper):
     """Should a change reach a fork server by a way the filter does not foresee (here, from the
-    host), the fork server refuses to fork: the submission is graded again on a fresh worker."""
+    host), the fork server refuses to fork: the submission is graded again on a fresh sandbox."""
     if tamper is one_cpu and len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one CPU: no affinity to narrow")
     untouched = grade_submission(catalog["linear"], WITNESS + GOOD_LINEAR, pool_of_one)
     replaced_before = pool_of_one.replaced
-    (changed,) = pool_of_one.workers()
+    (changed,) = pool_of_one.sandboxes()
     tamper_with(fork_server_pid(changed), tamper)
     report = grade_submission(catalog["linear"], WITNESS + GOOD_LINEAR, pool_of_one)
     assert report.is_full_score, report.message
-    assert report.stdout == untouched.stdout  # it ran with the fresh worker's own state
+    assert report.stdout == untouched.stdout  # it ran with the fresh sandbox's own state
     assert (pool_of_one.replaced - replaced_before, changed.alive) == (1, False)
     assert grade_submission(catalog["linear"], GOOD_LINEAR, pool_of_one).is_full_score
     assert pool_of_one.replaced - replaced_before == 1
 
 
 def test_a_changed_fork_server_says_what_changed(catalog):
-    with Worker() as worker:
-        tamper_with(fork_server_pid(worker), TAMPERING["open-files"])
-        with pytest.raises(WorkerFault, match=r"RLIMIT_NOFILE \(\d+, \d+\) -> \(16, 16\)"):
-            worker.run(build_jobs(catalog["linear"], GOOD_LINEAR)[:1], catalog["linear"].limits)
-        assert not worker.alive
+    with Sandbox() as sandbox:
+        tamper_with(fork_server_pid(sandbox), TAMPERING["open-files"])
+        with pytest.raises(SandboxFault, match=r"RLIMIT_NOFILE \(\d+, \d+\) -> \(16, 16\)"):
+            sandbox.run(build_jobs(catalog["linear"], GOOD_LINEAR)[:1], catalog["linear"].limits)
+        assert not sandbox.alive
 
 
 def unconfinable(catalog):
@@ -219,26 +219,26 @@ def unconfinable(catalog):
     return replace(exercise, limits=replace(exercise.limits, open_files=10**8))
 
 
-def test_a_child_that_cannot_be_confined_is_a_worker_fault(catalog):
+def test_a_child_that_cannot_be_confined_is_a_sandbox_fault(catalog):
     exercise = unconfinable(catalog)
-    with Worker() as worker:
-        with pytest.raises(WorkerFault, match="could not confine a child.*exit code 70.*ValueError"):
-            worker.run(build_jobs(exercise, GOOD_LINEAR)[:1], exercise.limits)
-        assert not worker.alive
+    with Sandbox() as sandbox:
+        with pytest.raises(SandboxFault, match="could not confine a child.*exit code 70.*ValueError"):
+            sandbox.run(build_jobs(exercise, GOOD_LINEAR)[:1], exercise.limits)
+        assert not sandbox.alive
 
 
 def test_a_grader_that_cannot_confine_any_child_says_it_is_not_the_students_fault(catalog):
-    with WorkerPool(1) as pool:
+    with SandboxPool(1) as pool:
         report = grade_submission(unconfinable(catalog), GOOD_LINEAR, pool)
         assert report.outcome == "internal_error"
         assert "not your code's fault" in report.message
-        assert pool.replaced == 2  # graded again on a fresh worker, which could not confine it either
+        assert pool.replaced == 2  # graded again on a fresh sandbox, which could not confine it either
         assert grade_submission(catalog["linear"], GOOD_LINEAR, pool).is_full_score
 
 
 def test_exiting_with_the_setup_failure_code_is_the_students_own_crash(grade, still_grades):  # noqa: F811
     """Student code that exits 70 (what a child that cannot be set up exits with) is not taken
-    for a worker fault: the child had said it was confined before any student code ran."""
+    for a sandbox fault: the child had said it was confined before any student code ran."""
     report = grade("linear", "import os\nos._exit(70)\n" + GOOD_LINEAR)
     assert report.outcome == "crashed"
     assert "exit code 70" in report.message

@@ -1,6 +1,6 @@
 """Gradients that did not come from autograd are named (`no_autograd`), however they were handed in.
 
-Each way of replacing autograd runs in the real sandbox, on the same warm workers one after
+Each way of replacing autograd runs in the real sandbox, on the same warm sandboxes one after
 another; after each, another student's correct file still scores 100 (the replaced functions
 lived and died in that submission's own child).
 """

@@ -1,4 +1,4 @@
-"""The pool: one child per submission when busy, two at once when a worker is spare."""
+"""The pool: one child per submission when busy, two at once when a sandbox is spare."""
 
 from __future__ import annotations
 
@@ -9,28 +9,28 @@ import pytest
 from submissions import GOOD_LINEAR
 
 from grader.grading import build_jobs, grade_submission
-from grader.pool import WorkerPool
+from grader.pool import SandboxPool
 from grader.reference import reference_traces
-from grader.sandbox import Worker
+from grader.sandbox import Sandbox
 
 
 @pytest.fixture
 def calls(monkeypatch):
-    """How many jobs each child was given (a spy around the real Worker.run)."""
+    """How many jobs each child was given (a spy around the real Sandbox.run)."""
     seen: list[int] = []
-    real_run = Worker.run
+    real_run = Sandbox.run
 
     def run(self, jobs, limits, on_trace=None):
         seen.append(len(jobs))
         return real_run(self, jobs, limits, on_trace)
 
-    monkeypatch.setattr(Worker, "run", run)
+    monkeypatch.setattr(Sandbox, "run", run)
     return seen
 
 
 @pytest.mark.parametrize(("size", "children"), [(1, [2]), (2, [1, 1])], ids=["busy: one child", "idle: split"])
 def test_a_submission_runs_in_one_child_or_two(catalog, calls, size, children):
-    with WorkerPool(size) as pool:
+    with SandboxPool(size) as pool:
         pool.wait_ready()
         reference_traces(catalog["linear"], pool)  # the reference's own run, if this process has not cached it
         calls.clear()
@@ -43,7 +43,7 @@ def test_a_submission_runs_in_one_child_or_two(catalog, calls, size, children):
 def test_a_failure_in_the_hidden_cases_alone_decides_the_outcome(catalog, size):
     exercise = replace(catalog["linear"], limits=replace(catalog["linear"].limits, timeout_s=3.0))
     hang_on_hidden = GOOD_LINEAR.replace("def update(lr):\n", "def update(lr):\n    while lr == 0.02:\n        pass\n")
-    with WorkerPool(size) as pool:
+    with SandboxPool(size) as pool:
         report = grade_submission(exercise, hang_on_hidden, pool)
     assert report.outcome == "timeout"
     assert report.score == 0

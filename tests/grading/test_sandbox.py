@@ -1,4 +1,4 @@
-"""The sandboxed worker itself: what its children see, what they keep, how it ends."""
+"""The sandbox itself: what its children see, what they keep, how it ends."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from submissions import GOOD_LINEAR
 from grader.grading import build_jobs, grade_submission
 from grader.sandbox import (
     GRADER_DIR,
-    Worker,
+    Sandbox,
     bwrap_arguments,
     parse_frame,
     python_roots,
@@ -28,8 +28,8 @@ from grader.spec import Limits
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_source(worker: Worker, catalog, source: str):
-    return worker.run(build_jobs(catalog["linear"], source)[:1], catalog["linear"].limits)
+def run_source(sandbox: Sandbox, catalog, source: str):
+    return sandbox.run(build_jobs(catalog["linear"], source)[:1], catalog["linear"].limits)
 
 
 def loaded(run) -> bool:
@@ -38,8 +38,8 @@ def loaded(run) -> bool:
 
 
 @pytest.fixture(scope="module")
-def worker():
-    with Worker() as one:
+def sandbox():
+    with Sandbox() as one:
         yield one
 
 
@@ -50,7 +50,7 @@ def test_frame_needs_the_nonce_and_the_right_length():
     assert parse_frame(b"\nabc 2\n{}\nabc 2\n[]", "abc") == b"{}"  # the first frame of a nonce decides
 
 
-def test_the_sandbox_view_holds_only_the_runtime(worker, catalog):
+def test_the_sandbox_view_holds_only_the_runtime(sandbox, catalog):
     probe = textwrap.dedent(
         """\
         import os
@@ -63,10 +63,10 @@ def test_the_sandbox_view_holds_only_the_runtime(worker, catalog):
         """
         % str(ROOT / "exercises")
     )
-    run = run_source(worker, catalog, probe + GOOD_LINEAR)
+    run = run_source(sandbox, catalog, probe + GOOD_LINEAR)
     lines = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
     assert run.status == "finished" and loaded(run)
-    expected_uid = worker.bounds.uid  # 65534 as root (one uid per worker without cgroups), else the grader's own
+    expected_uid = sandbox.bounds.uid  # 65534 as root (one uid per sandbox without cgroups), else the grader's own
     assert lines["uid"].split()[0] == str(expected_uid)
     assert int(lines["uid"].split()[2]) < 10  # its own PID namespace: the host's pids are out of sight
     assert lines["exercises"] == "False"
@@ -87,7 +87,7 @@ def runtime_under_tmp() -> list[str]:
 def test_files_left_by_one_submission_are_gone_for_the_next(catalog):
     listing = "import os\nprint(sorted(os.listdir('/tmp')))\n"
     write = "open('/tmp/left-behind', 'w').write('secret')\nos.makedirs('/tmp/locked/deeper')\nos.chmod('/tmp/locked', 0)\n"
-    with Worker() as fresh:  # its first child sees what the fork server's own start left (torch's warm-up)
+    with Sandbox() as fresh:  # its first child sees what the fork server's own start left (torch's warm-up)
         first = run_source(fresh, catalog, listing + write + listing + GOOD_LINEAR)
         assert first.status == "finished" and loaded(first)
         before, during = first.stdout.splitlines()[:2]
@@ -97,7 +97,7 @@ def test_files_left_by_one_submission_are_gone_for_the_next(catalog):
     assert before == repr(runtime_under_tmp())
 
 
-def test_an_inode_bomb_meets_the_inode_limit_and_the_next_submission_is_fine(worker, catalog):
+def test_an_inode_bomb_meets_the_inode_limit_and_the_next_submission_is_fine(sandbox, catalog):
     """Empty files cost no bytes of the tmpfs size, only kernel memory (~1.3 KB each) and cleanup time."""
     bomb = textwrap.dedent(
         """\
@@ -111,18 +111,18 @@ def test_an_inode_bomb_meets_the_inode_limit_and_the_next_submission_is_fine(wor
         print("made", made, "refused", refused)
         """
     )
-    run = run_source(worker, catalog, bomb + GOOD_LINEAR)
+    run = run_source(sandbox, catalog, bomb + GOOD_LINEAR)
     words = run.stdout.split()
     assert run.status == "finished" and words[0] == "made", run.stdout
-    if worker.bounds.scratch_inodes is not None:  # as root; in a user namespace only a memory cgroup bounds it
-        assert int(words[1]) < worker.bounds.scratch_inodes and words[3] == str(errno.ENOSPC)
-    assert worker.alive
-    after = run_source(worker, catalog, "import os\nprint(sorted(os.listdir('/tmp')))\n" + GOOD_LINEAR)
+    if sandbox.bounds.scratch_inodes is not None:  # as root; in a user namespace only a memory cgroup bounds it
+        assert int(words[1]) < sandbox.bounds.scratch_inodes and words[3] == str(errno.ENOSPC)
+    assert sandbox.alive
+    after = run_source(sandbox, catalog, "import os\nprint(sorted(os.listdir('/tmp')))\n" + GOOD_LINEAR)
     assert after.stdout.splitlines()[0] == repr(runtime_under_tmp())
-    assert grade_submission(catalog["linear"], GOOD_LINEAR, worker).is_full_score
+    assert grade_submission(catalog["linear"], GOOD_LINEAR, sandbox).is_full_score
 
 
-def test_a_tree_3000_folders_deep_is_removed_and_the_worker_survives(worker, catalog):
+def test_a_tree_3000_folders_deep_is_removed_and_the_sandbox_survives(sandbox, catalog):
     tree = textwrap.dedent(
         """\
         import os
@@ -136,20 +136,20 @@ def test_a_tree_3000_folders_deep_is_removed_and_the_worker_survives(worker, cat
         print("deep")
         """
     )
-    server = worker.wait_ready()["pid"], worker.processes()
-    run = run_source(worker, catalog, tree + GOOD_LINEAR)
+    server = sandbox.wait_ready()["pid"], sandbox.processes()
+    run = run_source(sandbox, catalog, tree + GOOD_LINEAR)
     assert run.status == "finished" and run.stdout.startswith("deep"), run.stdout
-    assert worker.alive
-    after = run_source(worker, catalog, "import os\nprint(sorted(os.listdir('/tmp')))\n" + GOOD_LINEAR)
+    assert sandbox.alive
+    after = run_source(sandbox, catalog, "import os\nprint(sorted(os.listdir('/tmp')))\n" + GOOD_LINEAR)
     assert after.stdout.splitlines()[0] == repr(runtime_under_tmp())
-    assert grade_submission(catalog["linear"], GOOD_LINEAR, worker).is_full_score
-    assert (worker.wait_ready()["pid"], worker.processes()) == server  # the same fork server, no replacement
+    assert grade_submission(catalog["linear"], GOOD_LINEAR, sandbox).is_full_score
+    assert (sandbox.wait_ready()["pid"], sandbox.processes()) == server  # the same fork server, no replacement
 
 
-def test_state_of_one_submission_does_not_reach_the_next(worker, catalog):
+def test_state_of_one_submission_does_not_reach_the_next(sandbox, catalog):
     patch = "import torch\ntorch.manual_seed = None\ntorch.tensor = lambda *a, **k: 1 / 0\n"
-    run_source(worker, catalog, patch + "w = 1\n")
-    report = grade_submission(catalog["linear"], GOOD_LINEAR, worker)
+    run_source(sandbox, catalog, patch + "w = 1\n")
+    report = grade_submission(catalog["linear"], GOOD_LINEAR, sandbox)
     assert report.is_full_score
 
 
@@ -158,10 +158,10 @@ def test_the_sandbox_dies_with_the_grader(tmp_path):
         f"""\
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from grader.sandbox import Worker
-        worker = Worker()
-        worker.wait_ready()
-        print(*worker.processes(), flush=True)
+        from grader.sandbox import Sandbox
+        sandbox = Sandbox()
+        sandbox.wait_ready()
+        print(*sandbox.processes(), flush=True)
         time.sleep(600)
         """
     )
@@ -179,19 +179,19 @@ def test_the_sandbox_dies_with_the_grader(tmp_path):
     assert not [pid for pid in sandbox if Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
 
 
-def test_a_worker_that_cannot_start_says_why(monkeypatch):
+def test_a_sandbox_that_cannot_start_says_why(monkeypatch):
     monkeypatch.setattr("grader.sandbox.sandbox_problem", lambda: None)  # past the up-front check (and its cache)
     monkeypatch.setattr("grader.sandbox.GRADER_DIR", Path("/nonexistent"))
     from grader.sandbox import SandboxError
 
     with pytest.raises(SandboxError, match="did not start"):
-        Worker().wait_ready(timeout_s=30)
+        Sandbox().wait_ready(timeout_s=30)
 
 
 def test_unsafe_mode_grades_without_bubblewrap(catalog):
-    with Worker(unsafe=True) as worker:
-        assert "bwrap" not in Path(f"/proc/{worker.pid}/cmdline").read_bytes().decode()
-        report = grade_submission(catalog["linear"], GOOD_LINEAR, worker)
+    with Sandbox(unsafe=True) as sandbox:
+        assert "bwrap" not in Path(f"/proc/{sandbox.pid}/cmdline").read_bytes().decode()
+        report = grade_submission(catalog["linear"], GOOD_LINEAR, sandbox)
     assert report.is_full_score
 
 
@@ -206,15 +206,15 @@ def test_bwrap_shares_no_namespace_with_the_host():
     assert "--bind" not in arguments  # nothing of the host is writable
 
 
-def test_worker_limits_reach_the_child(worker, catalog):
+def test_sandbox_limits_reach_the_child(sandbox, catalog):
     probe = "import resource\nprint(resource.getrlimit(resource.RLIMIT_NOFILE), resource.getrlimit(resource.RLIMIT_FSIZE))\n"
     limits = Limits(open_files=32, max_file_bytes=4096)
-    run = worker.run(build_jobs(catalog["linear"], probe + GOOD_LINEAR)[:1], limits)
+    run = sandbox.run(build_jobs(catalog["linear"], probe + GOOD_LINEAR)[:1], limits)
     assert run.stdout.splitlines()[0] == "(32, 32) (4096, 4096)"
 
 
-def test_reply_reports_the_childs_cpu_time(worker, catalog):
-    run = run_source(worker, catalog, "x = sum(range(3_000_000))\n" + GOOD_LINEAR)
+def test_reply_reports_the_childs_cpu_time(sandbox, catalog):
+    run = run_source(sandbox, catalog, "x = sum(range(3_000_000))\n" + GOOD_LINEAR)
     assert run.status == "finished"
     assert run.cpu_s is not None and 0 < run.cpu_s < 10
     assert all(isinstance(trace, bytes) for trace in run.traces)  # frame bodies, decoded on the trusted side
@@ -231,11 +231,11 @@ def huge_pages_offered() -> bool:
 
 
 @pytest.mark.skipif(not huge_pages_offered(), reason="this kernel offers no transparent huge pages")
-def test_a_warm_worker_holds_its_heap_on_huge_pages(worker, catalog):
+def test_a_warm_sandbox_holds_its_heap_on_huge_pages(sandbox, catalog):
     """What makes a fork cheap: the fork server's private memory on 2 MB pages, still after children ran."""
     for _ in range(3):
-        assert run_source(worker, catalog, GOOD_LINEAR).status == "finished"
-    server = max(worker.processes(), key=lambda pid: smaps_rollup_kb(pid)["Anonymous"])
+        assert run_source(sandbox, catalog, GOOD_LINEAR).status == "finished"
+    server = max(sandbox.processes(), key=lambda pid: smaps_rollup_kb(pid)["Anonymous"])
     memory = smaps_rollup_kb(server)
     assert memory["AnonHugePages"] > 0.5 * memory["Anonymous"], memory
 
@@ -288,7 +288,7 @@ def test_a_virtual_environment_reached_through_a_symlink_still_runs_the_sandbox(
     real path, so the interpreter must be named by that path too."""
     linked = tmp_path / "venv"
     linked.symlink_to(sys.prefix)
-    script = "from grader.sandbox import Worker\nwith Worker(warm_up=False) as worker:\n    print(worker.wait_ready()['ready'])\n"
+    script = "from grader.sandbox import Sandbox\nwith Sandbox(warm_up=False) as sandbox:\n    print(sandbox.wait_ready()['ready'])\n"
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.run([str(linked / "bin" / "python"), "-c", script], capture_output=True, text=True, env=environment, timeout=120)
     assert run.returncode == 0 and run.stdout.strip() == "True", run.stderr[-2000:]

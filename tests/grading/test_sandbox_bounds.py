@@ -1,9 +1,9 @@
-"""What bounds a whole worker on the host: its tasks, memory and CPU, with cgroups and without.
+"""What bounds a whole sandbox on the host: its tasks, memory and CPU, with cgroups and without.
 
 A submission may start threads, and raw `clone(CLONE_THREAD)` threads on one tiny shared stack
-cost neither address space nor CPU: only a bound on the worker's tasks stops them from taking
-the host's PIDs. Each test runs on a cgroup worker where this machine allows one and on the
-RLIMIT_NPROC fallback (GRADELAB_WORKER_CGROUPS=off), two workers each, the way a pool holds them.
+cost neither address space nor CPU: only a bound on the sandbox's tasks stops them from taking
+the host's PIDs. Each test runs on a cgroup sandbox where this machine allows one and on the
+RLIMIT_NPROC fallback (GRADELAB_WORKER_CGROUPS=off), two sandboxes each, the way a pool holds them.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from submissions import GOOD_LINEAR
 
-from grader.cgroup import WORKER_MAX_TASKS, WorkerCgroup, placements
+from grader.cgroup import SANDBOX_MAX_TASKS, SandboxCgroup, placements
 from grader.grading import grade_submission
-from grader.sandbox import SANDBOX_UID, Worker
+from grader.sandbox import SANDBOX_UID, Sandbox
 
 HOLD_S = 3
 THREAD_BOMB = textwrap.dedent(
@@ -53,24 +53,24 @@ def cgroups_here() -> bool:
 
 
 @pytest.fixture(scope="module", params=MODES)
-def pair(request) -> Iterator[tuple[Worker, Worker]]:
-    """Two warm workers, bounded by a cgroup each or by the fallback."""
+def pair(request) -> Iterator[tuple[Sandbox, Sandbox]]:
+    """Two warm sandboxes, bounded by a cgroup each or by the fallback."""
     if request.param == "cgroup" and not cgroups_here():
         pytest.skip("no writable pids cgroup for this grader here: the fallback test covers this machine")
     with pytest.MonkeyPatch.context() as patch:
         if request.param == "no cgroup":
             patch.setenv("GRADELAB_WORKER_CGROUPS", "off")
-        first, second = Worker(), Worker()
+        first, second = Sandbox(), Sandbox()
     with first, second:
         first.wait_ready()
         second.wait_ready()
         yield first, second
 
 
-def tasks_of(worker: Worker) -> int:
-    """Threads of every process of the worker, as the host's kernel counts them."""
+def tasks_of(sandbox: Sandbox) -> int:
+    """Threads of every process of the sandbox, as the host's kernel counts them."""
     count = 0
-    for pid in worker.processes():
+    for pid in sandbox.processes():
         try:
             count += len(os.listdir(f"/proc/{pid}/task"))
         except FileNotFoundError:
@@ -78,7 +78,7 @@ def tasks_of(worker: Worker) -> int:
     return count
 
 
-def test_a_thread_bomb_stays_within_its_worker(pair, catalog):
+def test_a_thread_bomb_stays_within_its_sandbox(pair, catalog):
     bombed, other = pair
     exercise = catalog["linear"]
     server_before = bombed.wait_ready()["pid"], bombed.processes()
@@ -86,7 +86,7 @@ def test_a_thread_bomb_stays_within_its_worker(pair, catalog):
     bomb = threading.Thread(target=lambda: outcome.update(report=grade_submission(exercise, THREAD_BOMB + GOOD_LINEAR, bombed)))
     bomb.start()
     most = 0
-    while bomb.is_alive() and most < WORKER_MAX_TASKS - 8:
+    while bomb.is_alive() and most < SANDBOX_MAX_TASKS - 8:
         most = max(most, tasks_of(bombed))
         time.sleep(0.005)
     neighbour = grade_submission(exercise, GOOD_WITH_A_THREAD, other)  # while the bomb holds its threads
@@ -97,28 +97,28 @@ def test_a_thread_bomb_stays_within_its_worker(pair, catalog):
     report = outcome["report"]
     made = report.stdout.split()
     assert made[0] == "made" and made[3] == "EAGAIN", report.stdout
-    assert int(made[1]) < WORKER_MAX_TASKS
+    assert int(made[1]) < SANDBOX_MAX_TASKS
     # A cgroup counts bubblewrap too; RLIMIT_NPROC counts the sandbox's uid, not root's two bubblewraps.
     slack = 0 if bombed.bounds.tasks_by.startswith("cgroup") else 2
-    assert WORKER_MAX_TASKS - 8 <= most <= WORKER_MAX_TASKS + slack
+    assert SANDBOX_MAX_TASKS - 8 <= most <= SANDBOX_MAX_TASKS + slack
     if bombed.bounds.tasks_by.startswith("cgroup"):
         assert bombed._cgroup.task_limit_hits() >= 1
-        assert bombed._cgroup.tasks() <= WORKER_MAX_TASKS
+        assert bombed._cgroup.tasks() <= SANDBOX_MAX_TASKS
     assert neighbour.is_full_score, neighbour.message
     assert grade_submission(exercise, GOOD_WITH_A_THREAD, bombed).is_full_score
     assert grade_submission(exercise, GOOD_WITH_A_THREAD, other).is_full_score
     assert bombed.alive and (bombed.wait_ready()["pid"], bombed.processes()) == server_before
 
 
-def test_each_worker_says_what_bounds_it(pair):
+def test_each_sandbox_says_what_bounds_it(pair):
     first, second = pair
     root = os.geteuid() == 0
-    for worker in pair:
-        assert worker.bounds.max_tasks == WORKER_MAX_TASKS
-        assert worker.bounds.scratch_inodes == (4096 if root else None)
+    for sandbox in pair:
+        assert sandbox.bounds.max_tasks == SANDBOX_MAX_TASKS
+        assert sandbox.bounds.scratch_inodes == (4096 if root else None)
     if first.bounds.tasks_by == "RLIMIT_NPROC":
         assert first.bounds.memory_mb is None and first.bounds.cpus is None
-        if root:  # RLIMIT_NPROC counts per uid: one each, or one worker's bomb would starve the other
+        if root:  # RLIMIT_NPROC counts per uid: one each, or one sandbox's bomb would starve the other
             assert len({first.bounds.uid, second.bounds.uid, SANDBOX_UID}) == 3
         else:
             assert first.bounds.uid == second.bounds.uid == os.geteuid()
@@ -126,7 +126,7 @@ def test_each_worker_says_what_bounds_it(pair):
     assert first.bounds.tasks_by in ("cgroup v1", "cgroup v2")
     assert first.bounds.uid == second.bounds.uid == (SANDBOX_UID if root else os.geteuid())
     folders = first._cgroup.bound
-    assert int((folders["pids"] / "pids.max").read_text()) == WORKER_MAX_TASKS
+    assert int((folders["pids"] / "pids.max").read_text()) == SANDBOX_MAX_TASKS
     if "memory" in folders:
         name = "memory.max" if first._cgroup.versions["memory"] == 2 else "memory.limit_in_bytes"
         assert int((folders["memory"] / name).read_text()) == first.bounds.memory_mb * 1024 * 1024
@@ -140,13 +140,13 @@ def test_each_worker_says_what_bounds_it(pair):
 
 
 @pytest.mark.skipif(not cgroups_here(), reason="no writable pids cgroup for this grader here")
-def test_closing_a_worker_removes_its_cgroup_and_what_is_in_it():
-    worker = Worker()
-    worker.wait_ready()
-    folders = worker._cgroup.joined
+def test_closing_a_sandbox_removes_its_cgroup_and_what_is_in_it():
+    sandbox = Sandbox()
+    sandbox.wait_ready()
+    folders = sandbox._cgroup.joined
     assert all(folder.is_dir() for folder in folders)
-    pids = worker.processes()
-    worker.close()
+    pids = sandbox.processes()
+    sandbox.close()
     assert not any(folder.exists() for folder in folders)
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
 
@@ -170,10 +170,10 @@ def test_pure_cgroup_v2_gives_one_folder_with_every_bound(tmp_path):
     proc = fake_proc(tmp_path, [f"35 24 0:30 / {root} rw,nosuid - cgroup2 cgroup2 rw"], ["0::/grading.slice"])
     found = placements(proc)
     assert {name: (place.version, place.parent) for name, place in found.items()} == {name: (2, parent) for name in ("pids", "memory", "cpu")}
-    cgroup = WorkerCgroup.create(found)
+    cgroup = SandboxCgroup.create(found)
     (folder,) = cgroup.joined
     assert folder.parent == parent and cgroup.versions == {"pids": 2, "memory": 2, "cpu": 2}
-    assert (folder / "pids.max").read_text() == str(WORKER_MAX_TASKS)
+    assert (folder / "pids.max").read_text() == str(SANDBOX_MAX_TASKS)
     assert int((folder / "memory.max").read_text()) == cgroup.memory_mb * 1024 * 1024
     assert (folder / "cpu.max").read_text() == "100000 100000"
     assert cgroup.entry_command()[-2:] == [str(folder / "cgroup.procs"), "--"]
@@ -193,22 +193,22 @@ def test_v1_hierarchies_with_joined_controllers_and_a_nested_own_cgroup(tmp_path
     assert {name: (place.version, place.parent) for name, place in found.items()} == {"pids": (1, pids / "grader"), "cpu": (1, cpu / "grader")}
 
 
-def test_without_a_pids_controller_there_is_no_worker_cgroup(tmp_path):
+def test_without_a_pids_controller_there_is_no_sandbox_cgroup(tmp_path):
     memory = tmp_path / "memory"
     memory.mkdir()
     proc = fake_proc(tmp_path, [f"31 24 0:27 / {memory} rw - cgroup cgroup rw,memory"], ["4:memory:/"])
     found = placements(proc)
     assert set(found) == {"memory"}
-    assert WorkerCgroup.create(found) is None
+    assert SandboxCgroup.create(found) is None
     assert list(memory.iterdir()) == []
 
 
 @pytest.mark.skipif(not cgroups_here(), reason="no writable pids cgroup for this grader here")
-def test_an_unsafe_worker_is_bounded_by_its_cgroup_too():
+def test_an_unsafe_sandbox_is_bounded_by_its_cgroup_too():
     """No sandbox around it (`--unsafe-no-sandbox`), but the same pids.max, as its own user."""
-    with Worker(unsafe=True, warm_up=False) as worker:
-        worker.wait_ready()
-        assert worker.bounds.tasks_by in ("cgroup v1", "cgroup v2") and worker.bounds.uid == os.geteuid()
-        assert worker.bounds.scratch_inodes is None  # its scratch is a host folder
-        cgroups = Path(f"/proc/{worker.pid}/cgroup").read_text()
-        assert all(folder.name in cgroups for folder in worker._cgroup.joined)
+    with Sandbox(unsafe=True, warm_up=False) as sandbox:
+        sandbox.wait_ready()
+        assert sandbox.bounds.tasks_by in ("cgroup v1", "cgroup v2") and sandbox.bounds.uid == os.geteuid()
+        assert sandbox.bounds.scratch_inodes is None  # its scratch is a host folder
+        cgroups = Path(f"/proc/{sandbox.pid}/cgroup").read_text()
+        assert all(folder.name in cgroups for folder in sandbox._cgroup.joined)
