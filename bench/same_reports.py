@@ -75,7 +75,10 @@ def main() -> int:
         return 0
     saved = json.loads(arguments.against.read_text(encoding="utf-8"))
     lines = differences(saved, now)
-    print("\n".join(lines) if lines else f"{len(now)} reports, identical to {arguments.against} ({len(saved)} saved)")
+    if lines:
+        print("\n".join(lines))
+    same = sum(1 for name in set(saved) & set(now) if saved[name] == now[name])
+    print(f"{same} of {len(saved)} saved reports identical; {len(set(now) - set(saved))} only after, {len(set(saved) - set(now))} only before")
     return 1 if lines else 0
 
 

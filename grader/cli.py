@@ -14,7 +14,7 @@ import click
 
 from grader import render
 from grader.report import json_safe
-from grader.sandbox import SandboxError, Sandbox, sandbox_problem
+from grader.sandbox import Sandbox, SandboxError, sandbox_problem
 from grader.spec import LANGUAGES, Exercise, ExerciseError, exercises_dir, load_catalog
 from grader.terminal import json_text, printable
 

@@ -31,6 +31,7 @@ from grader.sandbox import RawRun, Runner
 from grader.spec import Exercise, Limits
 from grader.trace import (
     Error,
+    Job,
     MissingFunction,
     MissingParameter,
     NotCallable,
@@ -86,7 +87,7 @@ class _Clock:
         return (self.visible_in - self.started + self.visible_judging_s) * 1000
 
 
-def build_jobs(exercise: Exercise, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def build_jobs(exercise: Exercise, source: str) -> tuple[Job[Any], Job[Any]]:
     """The jobs for the harness: the visible cases, then the hidden ones, same source and contract."""
     cases = registry.driver(exercise.driver).job_cases(exercise)
     return job(exercise, source, [c for c in cases if not c.hidden]), job(exercise, source, [c for c in cases if c.hidden])
@@ -114,7 +115,7 @@ def _grade(exercise: Exercise, source: str | bytes, runner: Runner, clock: _Cloc
     assert text is not None
     driver = registry.driver(exercise.driver)
     visible_job, hidden_job = build_jobs(exercise, text)
-    jobs = [visible_job, hidden_job] if hidden_job["cases"] else [visible_job]
+    jobs = [visible_job, hidden_job] if hidden_job.cases else [visible_job]
     clock.has_hidden = len(jobs) == 2
     reference = reference_traces(exercise, runner)  # before the child: a single sandbox runs one job at a time
     ready: list[Future[Body]] = [Future() for _ in jobs]
@@ -140,7 +141,7 @@ def _grade(exercise: Exercise, source: str | bytes, runner: Runner, clock: _Cloc
             return _unrun(exercise, "crashed", "Your code loaded for the visible cases but failed when it was loaded again for the hidden cases.", **_output(raw))
         records += hidden.cases
     analyses = {name: analysis for index, (body, _, by_name) in early.items() if body is raw.traces[index] for name, analysis in by_name.items()}
-    return _judge(exercise, driver, visible, records, visible_job["cases"] + hidden_job["cases"], raw, reference, analyses)
+    return _judge(exercise, driver, visible, records, visible_job.cases + hidden_job.cases, raw, reference, analyses)
 
 
 # Per job: (its frame body, what it decoded to, the analyses of its cases judged early).
@@ -148,7 +149,7 @@ _Early = dict[int, tuple[Body, "Trace[Any] | str", dict[str, Any]]]
 
 
 def _judge_as_traces_arrive(
-    child: Future[RawRun], ready: list[Future[Body]], jobs: list[dict[str, Any]], exercise: Exercise, driver: Driver, reference: dict[str, Any], clock: _Clock
+    child: Future[RawRun], ready: list[Future[Body]], jobs: list[Job[Any]], exercise: Exercise, driver: Driver, reference: dict[str, Any], clock: _Clock
 ) -> _Early:
     """Decode and judge each job's trace as soon as the runner hands it over, while the rest
     still runs. The child's final status may still void it (a timeout in the hidden cases, say)."""
@@ -166,11 +167,11 @@ def _judge_as_traces_arrive(
     return judged
 
 
-def _judged_early(decoded: Trace[Any] | str, job: dict[str, Any], exercise: Exercise, driver: Driver, reference: dict[str, Any]) -> dict[str, Any]:
+def _judged_early(decoded: Trace[Any] | str, job: Job[Any], exercise: Exercise, driver: Driver, reference: dict[str, Any]) -> dict[str, Any]:
     """The analyses of one job's cases that the kind makes as soon as their trace is in."""
     if isinstance(decoded, str) or not decoded.loaded:
         return {}
-    cases = {case.name: case for case in job["cases"]}
+    cases = {case.name: case for case in job.cases}
     analyses = {r.name: driver.analyse(exercise, cases[r.name], r, reference[r.name]) for r in decoded.cases}
     return {name: analysis for name, analysis in analyses.items() if analysis is not None}
 
@@ -200,7 +201,7 @@ def _output(raw: RawRun) -> dict[str, Any]:
     return {"stdout": raw.stdout, "stdout_truncated": raw.stdout_truncated}
 
 
-def _checked(exercise: Exercise, job: dict[str, Any], raw: RawRun, index: int, early: _Early, hidden: bool = False) -> Trace[Any] | GradeReport:
+def _checked(exercise: Exercise, job: Job[Any], raw: RawRun, index: int, early: _Early, hidden: bool = False) -> Trace[Any] | GradeReport:
     """The job's trace, decoded and checked; or the report for a run that left nothing to judge of it.
 
     `hidden`: the job holds the hidden cases, so how its child ended goes through `disclosed`.

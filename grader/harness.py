@@ -29,6 +29,8 @@ from grader.trace import (
     MAX_MESSAGE_CHARS,
     ContractProblem,
     Error,
+    Job,
+    JobKind,
     MissingFunction,
     MissingParameter,
     NotCallable,
@@ -38,18 +40,6 @@ from grader.trace import (
     Trace,
     encode,
 )
-
-
-class Job(msgspec.Struct):
-    """What the grader sends for one job: the source, its contract, and the cases of its kind."""
-
-    nonce: str
-    source: str
-    kind: str
-    functions: dict[str, list[str]]
-    parameters: dict[str, list[int]]
-    cases: msgspec.Raw  # decoded with the kind's own case type
-    classes: dict[str, str] = {}  # class name: the class it must extend, e.g. "torch.autograd.Function"
 
 
 def loop_for(kind: str) -> types.ModuleType:
@@ -78,7 +68,7 @@ def load_submission(source: str) -> tuple[types.ModuleType | None, Error | None]
     return module, None
 
 
-def contract_problems(module: types.ModuleType, job: Job) -> list[ContractProblem]:
+def contract_problems(module: types.ModuleType, job: Job[Any]) -> list[ContractProblem]:
     """What the module lacks to be driven at all: names, callables, signatures, tensors, classes."""
     problems: list[ContractProblem] = []
     for name, args in job.functions.items():
@@ -140,12 +130,11 @@ def silence_output() -> None:
     os.close(devnull)
 
 
-def run_job(job: Job) -> Trace[Any]:
+def run_job(job: Job[Any]) -> Trace[Any]:
     """Load the submission, check its contract, run every case with its kind's loop: visible ones first."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
     loop = loop_for(job.kind)
-    cases = msgspec.json.decode(job.cases, type=list[loop.CASE_TYPE])  # type: ignore[name-defined]
     trace: Trace[Any] = Trace(format=FORMAT, contract=[], cases=[])
     module, trace.load = load_submission(job.source)
     if module is None:
@@ -154,7 +143,7 @@ def run_job(job: Job) -> Trace[Any]:
     if trace.contract:
         return trace
     source_lines = job.source.splitlines()
-    for case in sorted(cases, key=lambda c: c.hidden):
+    for case in sorted(job.cases, key=lambda c: c.hidden):
         if case.hidden:
             silence_output()
         trace.cases.append(loop.run_case(module, case, source_lines))
@@ -183,8 +172,10 @@ def serve(result_fd: int) -> None:
     os._exit(0)  # no student atexit handler or thread gets to run after the traces are out
 
 
-def read_jobs(stream: Any) -> Iterator[Job]:
-    """Jobs framed as `<length>\\n<json>`, until the grader closes the stream."""
-    decoder = msgspec.json.Decoder(Job)
+def read_jobs(stream: Any) -> Iterator[Job[Any]]:
+    """Jobs framed as `<length>\\n<json>`, until the grader closes the stream; each decoded with
+    the case type of its kind's loop."""
     while header := stream.readline():
-        yield decoder.decode(stream.read(int(header)))
+        body = stream.read(int(header))
+        loop = loop_for(msgspec.json.decode(body, type=JobKind).kind)
+        yield msgspec.json.decode(body, type=Job[loop.CASE_TYPE])  # type: ignore[name-defined]

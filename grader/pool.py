@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from grader.sandbox import RawRun, SandboxError, TraceReady, Sandbox
+from grader.sandbox import RawRun, Sandbox, SandboxError, TraceReady
 from grader.spec import Limits
+from grader.trace import Job
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class SandboxPool:
         for _ in range(size):
             self._idle.put(self._start())
 
-    def run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun:
+    def run(self, jobs: Sequence[Job[Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun:
         """Run the jobs of one submission: in one child, or split over two when a second sandbox
         is idle right now.
 
@@ -52,13 +53,13 @@ class SandboxPool:
         first = self._run_announced(0, jobs[:1], limits, on_trace, sandbox)
         return _merged(first, later.result())
 
-    def _run_announced(self, index: int, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None, sandbox: Sandbox) -> RawRun:
+    def _run_announced(self, index: int, jobs: Sequence[Job[Any]], limits: Limits, on_trace: TraceReady | None, sandbox: Sandbox) -> RawRun:
         run = self._run(jobs, limits, None, sandbox)
         if on_trace is not None and run.status == "finished" and run.traces[0] is not None:
             on_trace(index, run.traces[0])
         return run
 
-    def _run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None, sandbox: Sandbox | None = None) -> RawRun:
+    def _run(self, jobs: Sequence[Job[Any]], limits: Limits, on_trace: TraceReady | None, sandbox: Sandbox | None = None) -> RawRun:
         """One child on one sandbox, and once more on a fresh sandbox when the run says nothing
         about the submission: its sandbox faulted (`SandboxFault`: it could not confine the child,
         found its own limits changed), was found dead, or was lost during the run (its child

@@ -33,16 +33,16 @@ class BrokenReference(RuntimeError):
     """The exercise's reference does not run through its own cases: the exercise is broken."""
 
 
-def job(exercise: Exercise, source: str, cases: list[Any]) -> dict[str, Any]:
+def job(exercise: Exercise, source: str, cases: list[Any]) -> trace.Job[Any]:
     """A job for the sandbox harness: a source, the exercise's contract, and these cases."""
-    return {
-        "source": source,
-        "kind": exercise.driver,
-        "functions": {name: list(args) for name, args in exercise.functions.items()},
-        "parameters": {name: list(shape) for name, shape in exercise.parameters.items()},
-        "classes": dict(exercise.classes),
-        "cases": cases,
-    }
+    return trace.Job(
+        source=source,
+        kind=exercise.driver,
+        functions={name: list(args) for name, args in exercise.functions.items()},
+        parameters={name: list(shape) for name, shape in exercise.parameters.items()},
+        classes=dict(exercise.classes),
+        cases=cases,
+    )
 
 
 def load_reference(exercise: Exercise) -> types.ModuleType:

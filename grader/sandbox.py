@@ -60,6 +60,7 @@ from grader.frames import (  # noqa: F401  (parse_frame: the reader over a whole
     parse_frame,
 )
 from grader.spec import Limits
+from grader.trace import Job
 
 GRADER_DIR = Path(__file__).resolve().parent
 # The sandbox side of the grader package: the fork server, its confinement, the harness with what
@@ -111,7 +112,7 @@ class RawRun:
 class Runner(Protocol):
     """Runs a submission's jobs in the sandbox: a `sandbox.Sandbox` or a `pool.SandboxPool`."""
 
-    def run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun: ...
+    def run(self, jobs: Sequence[Job[Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun: ...
 
 
 @dataclass(frozen=True)
@@ -345,7 +346,7 @@ class Sandbox:
             self._info = info
         return self._info
 
-    def run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun:
+    def run(self, jobs: Sequence[Job[Any]], limits: Limits, on_trace: TraceReady | None = None) -> RawRun:
         """Run the jobs in one child, in turn; never raises for what the child does.
 
         Only the first job's output is read. The next jobs (hidden cases) are sent once the
@@ -359,12 +360,12 @@ class Sandbox:
         with self._turn:
             return self._run(jobs, limits, on_trace)
 
-    def _run(self, jobs: Sequence[dict[str, Any]], limits: Limits, on_trace: TraceReady | None) -> RawRun:
+    def _run(self, jobs: Sequence[Job[Any]], limits: Limits, on_trace: TraceReady | None) -> RawRun:
         self.wait_ready()
         if not self.alive:
             raise SandboxError("this sandbox is gone; start a new one")
         nonces = [secrets.token_hex(16) for _ in jobs]
-        messages = [_job_message({**job, "nonce": nonce}) for job, nonce in zip(jobs, nonces)]
+        messages = [_job_message(msgspec.structs.replace(job, nonce=nonce)) for job, nonce in zip(jobs, nonces)]
         run_id = secrets.token_hex(8)
         started = time.perf_counter()
         channels, theirs = _open_channels()
@@ -473,8 +474,8 @@ def sandbox_files() -> tuple[str, ...]:
     return CORE_SANDBOX_FILES + registry.sandbox_files()
 
 
-def _job_message(job: dict[str, Any]) -> bytes:
-    body = msgspec.json.encode(job)  # the cases are their kind's structs
+def _job_message(job: Job[Any]) -> bytes:
+    body = msgspec.json.encode(job)
     return f"{len(body)}\n".encode() + body
 
 

@@ -175,6 +175,27 @@ class Trace(Frame, Generic[C]):
         return self.load is None and not self.contract
 
 
+class Job(Frame, Generic[C]):
+    """What the grader sends the harness for one job: the source, its contract, the cases of its kind.
+
+    The harness reads `kind` first (`JobKind`), then the whole job with that kind's case type.
+    """
+
+    source: str
+    kind: str
+    functions: dict[str, list[str]]
+    parameters: dict[str, list[int]]
+    classes: dict[str, str] = {}  # class name: the class it must extend, e.g. "torch.autograd.Function"
+    cases: list[C] = []
+    nonce: str = ""  # set by the sandbox for each run: the tag of the job's frame
+
+
+class JobKind(msgspec.Struct):
+    """A job read for its kind alone (the other fields are left for the second read)."""
+
+    kind: str
+
+
 def encode(frame: Frame | dict[str, Any]) -> bytes:
     """MessagePack: compact, fast both ways, and it keeps a diverged run's NaN and infinities."""
     return msgspec.msgpack.encode(frame)

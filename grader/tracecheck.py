@@ -23,10 +23,10 @@ import msgspec
 from grader import registry
 from grader.frames import Unreadable
 from grader.spec import Exercise
-from grader.trace import Trace
+from grader.trace import Job, Trace
 
 
-def decoded_trace(body: bytes | Unreadable, job: dict[str, Any], exercise: Exercise) -> Trace[Any] | str:
+def decoded_trace(body: bytes | Unreadable, job: Job[Any], exercise: Exercise) -> Trace[Any] | str:
     """The frame's trace for this job, checked; or what is wrong with it."""
     if isinstance(body, Unreadable):
         return f"an unreadable frame: {body.reason}"
@@ -37,10 +37,10 @@ def decoded_trace(body: bytes | Unreadable, job: dict[str, Any], exercise: Exerc
         return str(error)
     except RecursionError:
         return "a frame nested too deep to read"
-    expected = [case.name for case in sorted(job["cases"], key=lambda c: c.hidden)] if trace.loaded else []
+    expected = [case.name for case in sorted(job.cases, key=lambda c: c.hidden)] if trace.loaded else []
     if [record.name for record in trace.cases] != expected:
         return "its cases are not the cases of the job"
-    cases = {case.name: case for case in job["cases"]}
+    cases = {case.name: case for case in job.cases}
     for record in trace.cases:
         if problem := driver.case_problem(record, cases[record.name], exercise):
             return f"case {record.name}: {problem}"

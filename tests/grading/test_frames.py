@@ -88,9 +88,9 @@ def flood_of_headers(count: int, target: str = "visible") -> str:
     """Student code that finds its job's nonce and writes `count` fake frame headers with it."""
     return textwrap.dedent(
         f"""\
-        import gc, json, os
-        jobs = [o for o in gc.get_objects() if type(o).__name__ == "Job"]  # the hidden one's child may still hold the visible one
-        job = next((job for job in jobs if json.loads(bytes(job.cases))[0]["hidden"] == {target == "hidden"}), None)
+        import gc, os
+        jobs = [o for o in gc.get_objects() if type(o).__name__ == "Job" and o.nonce]  # the hidden one's child may still hold the visible one
+        job = next((job for job in jobs if job.cases[0].hidden == {target == "hidden"}), None)
         if job is not None and not hasattr(os, "flooded"):  # once: os outlives the module, which each job loads anew
             os.flooded = True
             view = memoryview(("\\n" + job.nonce + " x\\n").encode() * {count})
@@ -150,7 +150,7 @@ def forged_frame(body: str) -> str:
     return textwrap.dedent(
         f"""\
         import gc, os
-        job = next(o for o in gc.get_objects() if type(o).__name__ == "Job")
+        job = next(o for o in gc.get_objects() if type(o).__name__ == "Job" and o.nonce)
         body = {body}
         view = memoryview(b"\\n" + job.nonce.encode() + b" " + str(len(body)).encode() + b"\\n" + body)
         while view:

@@ -157,10 +157,10 @@ def test_secrets_and_answers_are_not_readable(grade, catalog, still_grades):
 def test_hidden_inputs_are_never_in_the_visible_process(grade, catalog, still_grades):
     hunt = textwrap.dedent(
         """\
-        import gc, json
+        import gc
         for thing in gc.get_objects():
             if type(thing).__name__ == "Job":
-                print("job cases:", [case["name"] for case in json.loads(bytes(thing.cases))])
+                print("job cases:", [case.name for case in thing.cases])
             elif type(thing).__name__ == "Case":
                 print("a case:", thing.name)
         """
@@ -273,7 +273,7 @@ def test_a_forged_frame_with_the_real_nonce_is_refused(grade, still_grades):
         """\
         import gc, os
         import msgspec
-        job = next(o for o in gc.get_objects() if type(o).__name__ == "Job")
+        job = next(o for o in gc.get_objects() if type(o).__name__ == "Job" and o.nonce)
         body = msgspec.msgpack.encode({"format": 2, "cases": [{"name": "seed", "score": 100}]})
         os.write(3, b"\\n" + job.nonce.encode() + b" " + str(len(body)).encode() + b"\\n" + body)
         os._exit(0)

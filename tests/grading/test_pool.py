@@ -54,5 +54,5 @@ def test_split_runs_report_both_traces_and_the_first_output(catalog, pool):
     pool.wait_ready()
     run = pool.run([visible, hidden], catalog["linear"].limits)
     assert run.status == "finished"
-    assert [case["name"] for body in run.traces for case in msgspec.msgpack.decode(body)["cases"]] == [c.name for c in visible["cases"] + hidden["cases"]]
+    assert [case["name"] for body in run.traces for case in msgspec.msgpack.decode(body)["cases"]] == [c.name for c in visible.cases + hidden.cases]
     assert run.stdout == "shown\n"

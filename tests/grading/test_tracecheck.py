@@ -7,6 +7,7 @@ encodes it again, and hands it over as a frame body.
 from __future__ import annotations
 
 import copy
+import io
 import math
 import os
 import random
@@ -15,16 +16,16 @@ import msgspec
 import pytest
 
 from grader.grading import build_jobs, grade_submission
-from grader.harness import Job, run_job
+from grader.harness import read_jobs, run_job
 from grader.reference import reference_traces
 from grader.sandbox import RawRun
-from grader.trace import Trace, encode
+from grader.trace import Job, Trace, encode
 from grader.tracecheck import decoded_trace
 
 
-def harness_job(job: dict) -> Job:
+def harness_job(job: Job) -> Job:
     """The job as the harness receives it over its pipe."""
-    return msgspec.json.decode(msgspec.json.encode({**job, "nonce": "0" * 32}), type=Job)
+    return next(read_jobs(io.BytesIO(f"{len(body := msgspec.json.encode(job))}\n".encode() + body)))
 
 
 @pytest.fixture(scope="module")
