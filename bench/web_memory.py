@@ -4,7 +4,7 @@ Runs natively what docker-compose.yml's `web` service runs (`gunicorn --workers 
 "gradelab:create_app()"`, the Celery backend, a fresh database on the machine's PostgreSQL;
 nothing is graded, so Redis is never reached), signs in as the demo student and fetches pages
 until each gunicorn process has served some, then prints the resident memory of each process.
-Baseline in the same run: the same, with `grader.grading` (hence torch) imported in every gunicorn
+Baseline in the same run: the same, with the grading engine and torch imported in every gunicorn
 process after its fork, as `create_app` did before the web tier stopped importing it. A gunicorn
 config file of hooks, passed in GUNICORN_CMD_ARGS, does the forced import and says when each
 process has loaded the app and served its first request; the command line stays the compose file's.
@@ -43,7 +43,10 @@ served = False
 
 def post_fork(server, worker):
     if os.environ.get("GRADELAB_BENCH_IMPORT_TORCH") == "1":
-        import grader.grading  # noqa: F401  what every web process imported before: torch and the grading engine
+        # What every web process imported before: the grading engine and, through it, torch (the
+        # engine now imports torch only where it judges, hence the judge of the `train` kind too).
+        import grader.drivers.train.judge  # noqa: F401
+        import grader.grading  # noqa: F401
 
 
 def post_worker_init(worker):
