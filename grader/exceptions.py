@@ -72,9 +72,9 @@ EXCEPTION_RULES: tuple[tuple[str, str], ...] = (
 
 
 
-def exception_diagnosis(error: Error, hidden: bool = False) -> Diagnosis:
-    """What an exception in student code means, in the student's terms."""
-    code = "missing_global" if error.type == "UnboundLocalError" else _code_for_message(error.message)
+def exception_diagnosis(error: Error, hidden: bool = False, code: str | None = None) -> Diagnosis:
+    """What an exception in student code means, in the student's terms (as `code`, if given)."""
+    code = code or ("missing_global" if error.type == "UnboundLocalError" else _code_for_message(error.message))
     fields = {
         "function": f"{error.function}()" if error.function and error.function != "<module>" else "your file",
         "line": error.line or "?",

@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 import torch
 
-from grader.record import SUBMISSION_FILENAME, error_record, type_name
+from grader.record import SUBMISSION_FILENAME, error_record, text_of, type_name
 from grader.trace import (
     FORMAT,
     MAX_MESSAGE_CHARS,
@@ -79,7 +79,7 @@ def contract_problems(module: types.ModuleType, job: Job[Any]) -> list[ContractP
             problems.append(NotCallable(name=name, type=type_name(function)))
         elif not _accepts(function, len(args)):
             code = getattr(function, "__code__", None)
-            actual = _signature_text(function)[:MAX_MESSAGE_CHARS]
+            actual = text_of(_signature_text(function), MAX_MESSAGE_CHARS)
             problems.append(Signature(name=name, args=args, actual=actual, line=code.co_firstlineno if code else None))
     for name in job.parameters:
         if not hasattr(module, name):
@@ -113,8 +113,11 @@ def _accepts(function: Callable[..., Any], count: int) -> bool:
 def _signature_text(function: Callable[..., Any]) -> str:
     try:
         return f"{function.__name__}{inspect.signature(function)}"
-    except (TypeError, ValueError):
-        return repr(function)
+    except Exception:  # no signature to read, or a hostile object: its repr, or nothing
+        try:
+            return repr(function)
+        except Exception:
+            return "a callable whose signature cannot be read"
 
 
 def silence_output() -> None:

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 
 from grader.trace import (
+    MAX_DIMS,
+    MAX_ERRNO,
     MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS,
     MAX_RECORDED_VALUES,
@@ -34,6 +36,8 @@ def describe(value: Any) -> Value:
     `tolist` reads a tensor that requires grad without touching the graph, and float32 values
     are exact as Python floats.
     """
+    if isinstance(value, torch.Tensor) and value.dim() > MAX_DIMS:
+        return Other(type=f"tensor of {value.dim()} dimensions")
     if isinstance(value, torch.Tensor):
         grad_fn = value.grad_fn
         return Tensor(
@@ -42,7 +46,7 @@ def describe(value: Any) -> Value:
             values=[] if value.is_complex() else flat_values(value),
             requires_grad=bool(value.requires_grad),
             is_leaf=bool(value.is_leaf),
-            grad_fn=type(grad_fn).__name__ if grad_fn is not None else None,
+            grad_fn=type_name(grad_fn) if grad_fn is not None else None,
         )
     if value is None:
         return Nothing()
@@ -75,24 +79,41 @@ def error_record(error: BaseException, source_lines: list[str], phase: str, step
     if isinstance(error, SyntaxError) and error.filename == SUBMISSION_FILENAME:
         line = error.lineno
     text = source_lines[line - 1].strip() if line and 0 < line <= len(source_lines) else None
+    number = _errno(error)
     return Error(
         phase=phase,
         step=step,
         type=type_name(error),
-        message=_safe_str(error)[:MAX_MESSAGE_CHARS],
+        message=text_of(_safe_str(error), MAX_MESSAGE_CHARS),
         line=line,
-        function=frames[-1].name[:MAX_NAME_CHARS] if frames else None,
-        text=text[:MAX_MESSAGE_CHARS] if text else None,
-        errno=error.errno if isinstance(error, OSError) and isinstance(error.errno, int) else None,
+        function=text_of(frames[-1].name, MAX_NAME_CHARS) if frames else None,
+        text=text_of(text, MAX_MESSAGE_CHARS) if text else None,
+        errno=number if number is not None and -MAX_ERRNO <= number <= MAX_ERRNO else None,
     )
 
 
 def type_name(value: Any) -> str:
-    return type(value).__name__[:MAX_NAME_CHARS]
+    return text_of(type(value).__name__, MAX_NAME_CHARS)
+
+
+def text_of(text: str, limit: int) -> str:
+    """Text a frame can carry: a plain str of at most `limit` characters, valid Unicode (a lone
+    surrogate, which student code can put in any string, becomes "?"). Read with str's own
+    methods: a subclass of str may override them."""
+    return str.encode(str.__getitem__(text, slice(0, limit)), "utf-8", errors="replace").decode("utf-8")
+
+
+def _errno(error: BaseException) -> int | None:
+    try:
+        number = error.errno if isinstance(error, OSError) else None
+    except Exception:  # a hostile property
+        return None
+    return number if type(number) is int else None
 
 
 def _safe_str(error: BaseException) -> str:
     try:
-        return str(error)
+        text = str(error)
     except Exception:  # a hostile __str__ must not take the harness down
         return "<message could not be shown>"
+    return text if isinstance(text, str) else "<message could not be shown>"

@@ -25,11 +25,13 @@ MAX_NAME_CHARS = 200
 MAX_COUNT = 2**31  # a line, a step, a dimension: far beyond any real one, small enough to compute with
 MAX_ITEMS = 16  # of a returned tuple or list
 MAX_NAMES = 64  # parameters, functions, contract problems
+MAX_DIMS = 16  # of a recorded tensor; one with more is recorded by its class and dimension count
+MAX_ERRNO = 2**31
 
 Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME_CHARS)]
 Message = Annotated[str, msgspec.Meta(max_length=MAX_MESSAGE_CHARS)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
-Shape = Annotated[list[Count], msgspec.Meta(max_length=8)]
+Shape = Annotated[list[Count], msgspec.Meta(max_length=MAX_DIMS)]
 Numbers = Annotated[list[float], msgspec.Meta(max_length=MAX_RECORDED_VALUES)]
 Names = Annotated[list[Name], msgspec.Meta(max_length=MAX_NAMES)]
 
@@ -112,7 +114,7 @@ class Error(Frame):
     line: Count | None = None
     function: Name | None = None
     text: Message | None = None  # the student's source line
-    errno: int | None = None
+    errno: Annotated[int, msgspec.Meta(ge=-MAX_ERRNO, le=MAX_ERRNO)] | None = None
     offset: Count | None = None  # of a syntax error
 
     def shown(self) -> dict[str, Any]:

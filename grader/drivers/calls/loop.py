@@ -21,7 +21,7 @@ from grader.drivers.calls.trace import (
     Sequence,
     Str,
 )
-from grader.record import describe, error_record
+from grader.record import describe, error_record, text_of
 from grader.trace import MAX_ITEMS, MAX_MESSAGE_CHARS, MAX_RECORDED_VALUES
 
 CASE_TYPE = Case
@@ -33,7 +33,7 @@ def describe_returned(value: Any, depth: int = 0) -> Returned:
     if isinstance(value, bool):
         return Bool(value)
     if isinstance(value, str):
-        return Str(value[:MAX_MESSAGE_CHARS])
+        return Str(text_of(value, MAX_MESSAGE_CHARS))
     if isinstance(value, (list, tuple)) and depth < MAX_DEPTH:
         return Sequence(items=[describe_returned(item, depth + 1) for item in value[:MAX_ITEMS]], length=len(value))
     if type(value).__module__ == "numpy" and type(value).__name__ == "ndarray" and value.dtype.kind in "biuf":

@@ -44,6 +44,7 @@ CODES = tuple(MESSAGES)
 ARITY = re.compile(r"incorrect number of gradients \(expected (\d+), got (\d+)\)")
 INVALID_GRADIENT = re.compile(r"invalid gradient at index (\d+) - got (\[[^\]]*\]) but expected shape compatible with (\[[^\]]*\])")
 SAVED_WORDS = ("save_for_backward", "saved_tensor", "saved tensors")
+GENERIC_EXCEPTION_CODES = ("runtime_error", "shape_mismatch", "integer_dtype")
 
 
 @dataclass
@@ -96,8 +97,14 @@ def evaluate(case: Case, record: CaseRecord, reference: CaseRecord, tol: Toleran
             for name, grad in record.grads.items()
         }
     where = "in a hidden case" if case.hidden else f"case {case.name}"
+    made_by = got.grad_fn if isinstance(got, Tensor) else None
+    if evaluation.grads_ok and isinstance(want, Tensor) and made_by != want.grad_fn:
+        evaluation.grads_ok = dict.fromkeys(evaluation.grads_ok, False)  # not the student's backward at all
     if record.error is not None:
         evaluation.diagnosis = _error_diagnosis(record.error, case, where)
+    elif evaluation.output_ok and isinstance(want, Tensor) and made_by != want.grad_fn:
+        detail = f"the output's grad_fn is {made_by or 'None'}, not {want.grad_fn}: call {case.function}.apply as Function defines it, so that autograd runs your backward"
+        evaluation.diagnosis = _make("wrong_backward", case, where, detail=detail)
     elif not evaluation.output_ok:
         evaluation.diagnosis = _make("wrong_output", case, where, detail=_output_detail(got, want))
         evaluation.divergence = _divergence(case, "output", None, numbers_of(want), numbers_of(got))
@@ -126,7 +133,10 @@ def _error_diagnosis(error: Error, case: Case, where: str) -> Diagnosis:
     if any(word in message for word in SAVED_WORDS) or "saved_tensors" in (error.text or ""):
         line = f" (line {error.line}: `{error.text}`)" if error.line and error.text and not case.hidden else ""
         return _make("saved_tensor_misuse", case, where, detail=f"{error.phase} fails on a saved tensor{line}: {error.type}: {message}.")
-    return exception_diagnosis(error, hidden=case.hidden)
+    found = exception_diagnosis(error, hidden=case.hidden)
+    # The classic errors of a training loop (a detached loss, a missing `global`...) speak of
+    # loss(x, y) and update(lr): here the exception is only what it is.
+    return found if found.code in GENERIC_EXCEPTION_CODES else exception_diagnosis(error, hidden=case.hidden, code="runtime_error")
 
 
 def _make(code: str, case: Case, where: str, parameter: str | None = None, **fields: str) -> Diagnosis:
@@ -155,6 +165,8 @@ def _gradient_detail(grad: Any, right: Any, hidden: bool) -> str:
     ratio = _common_ratio(got, want)
     if ratio is not None:
         return f"it is {format_number(ratio)} times the right one"
+    if not got or len(got) != len(want):  # a complex tensor is recorded without its values
+        return f"its values cannot be compared with the derivative's ({grad.dtype if isinstance(grad, Tensor) else 'not a tensor'})"
     largest = max(abs(a - b) for a, b in zip(got, want))
     return f"expected {format_values(want)}, got {format_values(got)} (largest difference {format_number(largest)})"
 

@@ -15,6 +15,9 @@ from grader.drivers.function.trace import Case, CaseRecord, Input
 from grader.record import describe, error_record
 
 CASE_TYPE = Case
+# Captured when the loop is imported, before any student code runs: what computes the gradients
+# from the student's backward, which a submission could replace to hand in gradients of its own.
+_GRAD = torch.autograd.grad
 
 
 def tensor(value: Input, requires_grad: bool = False) -> torch.Tensor:
@@ -25,7 +28,8 @@ def run_case(module: types.ModuleType, case: Case, source_lines: list[str]) -> C
     """`apply` on fresh leaf inputs, then `torch.autograd.grad` from the case's output gradient.
 
     The gradients come from the student's own backward: autograd calls it with grad_output and
-    checks only the count and shapes of what it returns.
+    checks only the count and shapes of what it returns. Whether `apply` really made the output
+    (its `grad_fn` is the class's backward node) is judged on the trusted side.
     """
     record = CaseRecord(name=case.name)
     inputs = {name: tensor(value, requires_grad=True) for name, value in case.inputs.items()}
@@ -42,7 +46,7 @@ def run_case(module: types.ModuleType, case: Case, source_lines: list[str]) -> C
             record.stopped = "output_shape"
             return record
         phase = "backward"
-        grads = torch.autograd.grad(output, list(inputs.values()), tensor(case.grad_output), allow_unused=True)
+        grads = _GRAD(output, list(inputs.values()), tensor(case.grad_output), allow_unused=True)
         record.grads = {name: describe(grad) for name, grad in zip(inputs, grads)}
     except BaseException as error:  # student code may raise anything, SystemExit included
         record.error = error_record(error, source_lines, phase, None)
