@@ -127,6 +127,7 @@ def _grade(exercise: Exercise, source: str | bytes, runner: Runner, clock: _Cloc
             ready[index].set_result(body)
 
     child = _RUNS.submit(runner.run, jobs, exercise.limits, on_trace)
+    reference = reference_traces(exercise, runner)  # cached, or run meanwhile (the runner serves one run at a time per sandbox)
     early = _judge_as_traces_arrive(child, ready, jobs, exercise, driver, reference, clock)
     raw = child.result()
     visible = _checked(exercise, visible_job, raw, 0, early)
@@ -239,7 +240,8 @@ def _judge(
         return _unrun(exercise, "contract_error", message, **output)
     verdict = driver.verdict(exercise, cases, records, reference, analyses)
     failure = verdict.failure
-    shown = disclosed(Hidden(error=failure.error if failure and failure.hidden else None, diagnoses=_hidden(verdict.diagnoses)), _names(exercise))
+    hidden = Hidden(error=failure.error if failure and failure.hidden else None, diagnoses=_hidden(verdict.diagnoses))
+    shown = disclosed(hidden, _names(exercise), driver.hidden_messages)
     if failure is None:
         error = None
     else:
@@ -325,7 +327,8 @@ def contract_message(problem: Any) -> str:
     if isinstance(problem, MissingParameter):
         return f"Your file must define the parameter `{name}` at module level, as a tensor."
     if isinstance(problem, NotSubclass):
-        return f"Your file must define `class {name}({problem.expected.rsplit('.', 1)[-1]}):`; `{name}` is {problem.type}."
+        wanted = f"Your file must define `class {name}({problem.expected.rsplit('.', 1)[-1]}):`"
+        return f"{wanted}." if problem.type == "NoneType" else f"{wanted}; `{name}` is {problem.type}."
     return f"The parameter `{name}` must be a tensor, but it is {problem.type}."
 
 

@@ -72,6 +72,8 @@ def reference_traces(exercise: Exercise, runner: Runner) -> dict[str, Any]:
     before, else run now in the sandbox through `runner`."""
     key = cache_key(exercise)
     with _CACHE_LOCK:
+        lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with lock:  # one computation per version; other exercises' gradings do not wait for it
         if key not in _TRACES:
             _TRACES[key] = _load_or_compute(exercise, runner, cache_dir() / f"{key}.msgpack")
         return _TRACES[key]
@@ -121,4 +123,5 @@ def compute_reference_traces(exercise: Exercise, runner: Runner) -> dict[str, An
 
 # Per-process cache keyed by exercise version: a changed exercise simply gets a new key.
 _TRACES: dict[str, dict[str, Any]] = {}
-_CACHE_LOCK = threading.RLock()
+_KEY_LOCKS: dict[str, threading.Lock] = {}
+_CACHE_LOCK = threading.Lock()

@@ -29,7 +29,10 @@ def kinds() -> tuple[str, ...]:
 
 def driver(kind: str) -> Driver:
     """The kind's driver; KeyError naming the known kinds when there is no such kind."""
-    return drivers()[kind]
+    found = drivers()
+    if kind not in found:
+        raise KeyError(f"{kind!r} is not a kind of exercise; the known kinds are {', '.join(found)}")
+    return found[kind]
 
 
 def drivers() -> Mapping[str, Driver]:
@@ -47,11 +50,6 @@ def sandbox_files() -> tuple[str, ...]:
         package = importlib.import_module(f"grader.drivers.{kind}")  # its __init__: a docstring and a tuple
         files += [f"drivers/{kind}/__init__.py", *(f"drivers/{kind}/{name}" for name in package.SANDBOX_FILES)]
     return tuple(files)
-
-
-def diagnosis_codes() -> Mapping[str, str]:
-    """Every kind's diagnosis codes, with what each says when found in a hidden case."""
-    return MappingProxyType({code: text for d in drivers().values() for code, text in d.hidden_messages.items()})
 
 
 def _load() -> None:

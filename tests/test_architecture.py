@@ -283,3 +283,13 @@ def test_the_lease_layer_uses_only_the_torch_free_parts_of_the_grader():
     used |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert {name for name in used if name.split(".")[0] in ("grader", "torch")} <= {"grader.report", "grader.spec", "grader.sandbox"}
     assert {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1} == {"models"}
+
+
+def test_the_trace_format_is_the_one_the_decoder_accepts():
+    """`Trace.format` is a Literal for msgspec to check; FORMAT keys the caches: the two are one number."""
+    import typing
+
+    from grader import trace
+
+    assert typing.get_args(typing.get_type_hints(trace.Trace)["format"]) == (trace.FORMAT,)
+

@@ -246,3 +246,27 @@ def test_forged_numbers_judge_alike_vectorized_or_not(catalog, pool, value):
     stepper.batched = True
     assert reports[0] == reports[1]
     assert reports[0]["outcome"] == "ok" and reports[0]["score"] < reports[0]["max_score"]
+
+
+@pytest.mark.parametrize("slug", TRAIN)
+def test_the_trusted_side_takes_the_very_samples_the_sandbox_loop_takes(catalog, slug):
+    """`training_samples` stands on both sides of the boundary (the loop's and the stepper's): the same."""
+    import torch
+
+    from grader.drivers.train import loop, reference
+
+    for case in job_cases(catalog[slug]):
+        inside, outside = loop.training_samples(case), reference.training_samples(case)
+        assert len(inside) == len(outside)
+        for (x, y), (x2, y2) in zip(inside, outside):
+            for a, b in ((x, x2), (y, y2)):
+                assert type(a) is type(b) and (torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b)
+
+
+def test_a_parameter_made_complex_ends_the_run_without_a_grader_fault(grade):
+    """A complex tensor is recorded without its values: the judge cannot step the reference from it."""
+    from submissions import GOOD_LINEAR
+
+    report = grade("linear", GOOD_LINEAR.replace("w.data = w.data - lr * w.grad.data", "w.data = (w.data - lr * w.grad.data).to(torch.complex64)"))
+    assert report.outcome != "internal_error" and not report.is_full_score
+

@@ -76,3 +76,16 @@ def test_an_exception_no_frame_could_carry_as_is_is_still_the_students_crash(gra
     report = grade("custom_square", square(forward=f"        raise {raised}\n"))
     assert report.outcome == "crashed", report.message
     assert shown in report.to_json()["diagnoses"][0]["message"] + report.error["type"]
+
+
+def test_no_gradient_where_the_reference_gives_none_is_right():
+    """backward may return None for an input that needs no gradient, as the reference may."""
+    from grader.drivers.function.judge import _same_gradient
+    from grader.spec import Tolerance
+    from grader.trace import Nothing, Tensor
+
+    tol = Tolerance(rtol=1e-9, atol=1e-12)
+    zeros = Tensor(shape=[2], dtype="float64", values=[0.0, 0.0], requires_grad=False, is_leaf=True)
+    assert _same_gradient(Nothing(), Nothing(), tol)
+    assert not _same_gradient(zeros, Nothing(), tol) and not _same_gradient(Nothing(), zeros, tol)
+    assert _same_gradient(zeros, zeros, tol)

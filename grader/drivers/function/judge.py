@@ -22,7 +22,7 @@ from grader.exceptions import exception_diagnosis
 from grader.formatting import format_number, format_values
 from grader.report import CheckResult, Diagnosis
 from grader.spec import Exercise, Tolerance
-from grader.trace import Error, Other, Tensor, numbers_of, shape_of
+from grader.trace import Error, Nothing, Other, Tensor, numbers_of, shape_of
 
 MESSAGES = {
     "wrong_output": "forward does not compute the function ({where}): {detail}",
@@ -92,10 +92,7 @@ def evaluate(case: Case, record: CaseRecord, reference: CaseRecord, tol: Toleran
     got, want = record.output, reference.output
     evaluation.output_ok = isinstance(got, Tensor) and shape_of(got) == shape_of(want) and is_close(numbers_of(got), numbers_of(want), tol)
     if record.grads is not None and reference.grads is not None:
-        evaluation.grads_ok = {
-            name: shape_of(grad) == shape_of(reference.grads[name]) and is_close(numbers_of(grad), numbers_of(reference.grads[name]), tol)
-            for name, grad in record.grads.items()
-        }
+        evaluation.grads_ok = {name: _same_gradient(grad, reference.grads[name], tol) for name, grad in record.grads.items()}
     where = "in a hidden case" if case.hidden else f"case {case.name}"
     made_by = got.grad_fn if isinstance(got, Tensor) else None
     if evaluation.grads_ok and isinstance(want, Tensor) and made_by != want.grad_fn:
@@ -118,6 +115,13 @@ def evaluate(case: Case, record: CaseRecord, reference: CaseRecord, tol: Toleran
         else:
             evaluation.diagnosis = _make("wrong_backward", case, where, bad, detail=_gradient_detail(grad, right, case.hidden))
     return evaluation
+
+
+def _same_gradient(grad: Any, right: Any, tol: Tolerance) -> bool:
+    """Within tolerance, of the same shape; or no gradient where the reference gives none."""
+    if isinstance(right, Nothing):
+        return isinstance(grad, Nothing)
+    return shape_of(grad) == shape_of(right) and is_close(numbers_of(grad), numbers_of(right), tol)
 
 
 def _error_diagnosis(error: Error, case: Case, where: str) -> Diagnosis:

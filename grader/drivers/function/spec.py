@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CaseSpec:
-    """One evaluation as exercise.toml declares it; `cases.materialize` draws its numbers."""
+    """One evaluation as exercise.toml declares it; `cases.materialize_case` draws its numbers."""
 
     name: str
     hidden: bool

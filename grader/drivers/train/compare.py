@@ -237,7 +237,9 @@ class CaseJudge:
         for name in shapes:
             if not check.update_ok[name]:
                 self._fail(analysis, Mismatch("param", check, name, check.expected_params[name], params[name]))
-        return all(_is_finite(params[n]) for n in shapes)
+        # The next step starts from these values: they must be numbers of their shapes (a complex
+        # tensor is recorded without its values) for the reference to step from them.
+        return all(_is_finite(params[n]) and len(params[n] or ()) == math.prod(shape) for n, shape in shapes.items())
 
     def _judge_prediction(self, analysis: CaseAnalysis) -> None:
         got, want = analysis.student.prediction, analysis.reference.prediction

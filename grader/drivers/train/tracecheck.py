@@ -46,7 +46,7 @@ def _step_problem(step: Step, parameters: set[str], ends_case: bool) -> str | No
     if not faults.keys() <= parameters:
         return "faults of unknown parameters"
     if step.not_autograd is not None and (step.grads is None or not set(step.not_autograd) <= parameters):
-        return "gradients not from autograd of no recorded gradients"
+        return "gradients not from autograd or no recorded gradients"
     if finished and step.params is not None and any((faults.get(n) == "not_tensor") != (not isinstance(step.params[n], Tensor)) for n in parameters):
         return "a parameter whose value and fault disagree on whether it is a tensor"
     return None
