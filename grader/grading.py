@@ -117,7 +117,6 @@ def _grade(exercise: Exercise, source: str | bytes, runner: Runner, clock: _Cloc
     visible_job, hidden_job = build_jobs(exercise, text)
     jobs = [visible_job, hidden_job] if hidden_job.cases else [visible_job]
     clock.has_hidden = len(jobs) == 2
-    reference = reference_traces(exercise, runner)  # before the child: a single sandbox runs one job at a time
     ready: list[Future[Body]] = [Future() for _ in jobs]
 
     def on_trace(index: int, body: Body) -> None:
