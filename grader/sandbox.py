@@ -172,9 +172,14 @@ def bwrap_arguments() -> list[str]:
     arguments += ["--perms", "0755", "--dir", "/etc", "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     for root in python_roots():
         arguments += _directories_to(root) + ["--ro-bind", root, root]
+    # The grader's folder is a tmpfs of its own holding only the sandbox side, made read-only once
+    # filled: wherever the package lives (under a private /tmp, inside site-packages), nothing
+    # else of it is in view and nothing can be written there.
+    arguments += _directories_to(str(GRADER_DIR)) + ["--perms", "0755", "--tmpfs", str(GRADER_DIR)]
     for name in sandbox_files():
         path = str(GRADER_DIR / name)
         arguments += _directories_to(path) + ["--ro-bind", path, path]
+    arguments += ["--remount-ro", str(GRADER_DIR)]
     for key, value in _environment("/tmp").items():
         arguments += ["--setenv", key, value]
     # bubblewrap's own root and /dev are writable tmpfs mounts, owned by the sandbox's user in a

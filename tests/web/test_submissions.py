@@ -255,15 +255,17 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
         assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
-def test_a_site_on_a_fake_runner_grades_with_it_and_nothing_else(tmp_path):
+def test_a_site_on_a_fake_runner_grades_with_it_and_nothing_else(tmp_path, catalog, pool):
     """What the `grades_nothing` tests rely on: the Runner given to the site is the only thing that runs code."""
     from gradelab.queue import grading_queue
+    from grader.reference import reference_traces
 
+    reference_traces(catalog["linear"], pool)  # cached: the fake is asked for the submission's run alone
     fake = FakeRunner()
     app = make_app(tmp_path, fake)
     try:
         done = graded(app, submission_id(submit(signed_in_client(app, "ada@example.com", "Ada"), "linear", SEED)))
     finally:
         grading_queue(app).close()
-    assert len(fake.asked) == 1 and fake.asked[0][0]["source"] == SEED
+    assert len(fake.asked) == 1 and fake.asked[0][0].source == SEED
     assert done.status == Status.GRADED and done.outcome == "internal_error"  # the grader's fault, not the student's
