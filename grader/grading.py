@@ -25,6 +25,7 @@ from grader.disclosure import Hidden, disclosed
 from grader.drivers.base import Driver
 from grader.exceptions import WITHHELD, exception_diagnosis
 from grader.frames import Body
+from grader.notebook import NotANotebook, looks_like_notebook, program_of
 from grader.reference import job, reference_traces
 from grader.report import CheckResult, Diagnosis, GradeReport
 from grader.sandbox import RawRun, Runner
@@ -44,6 +45,7 @@ from grader.tracecheck import decoded_trace
 logger = logging.getLogger(__name__)
 
 FORBIDDEN_ERRNOS = {errno.EPERM, errno.EACCES, errno.EROFS}
+NOTEBOOK_SIZE_FACTOR = 8  # a notebook carries outputs and metadata beside its code
 FORBIDDEN_HINT = "Submissions may not start processes, open network connections, signal other processes or write outside their temporary folder."
 
 
@@ -108,11 +110,35 @@ def decode_source(exercise: Exercise, source: str | bytes) -> tuple[str | None, 
         return None, _unrun(exercise, "syntax_error", message)
 
 
+def prepared_source(exercise: Exercise, source: str | bytes) -> tuple[str | None, tuple[str, ...], GradeReport | None]:
+    """The Python to run, with notes on what was done to get it (a notebook's skipped magics),
+    or the report that refuses the submission before anything runs."""
+    data = source.encode("utf-8", errors="surrogatepass") if isinstance(source, str) else source
+    if not looks_like_notebook(data):
+        text, refusal = decode_source(exercise, source)
+        return text, (), refusal
+    if "notebook" not in exercise.forms:
+        return None, (), _unrun(exercise, "contract_error", "This exercise takes a Python file (.py), not a notebook: copy your code cells into one file.")
+    limit = NOTEBOOK_SIZE_FACTOR * exercise.limits.max_source_bytes
+    if len(data) > limit:
+        return None, (), _unrun(exercise, "contract_error", f"Your notebook is {len(data) / 1024:.0f} KB; notebooks are limited to {limit / 1024:.0f} KB. Clear its outputs and submit again.")
+    try:
+        program = program_of(data)
+    except NotANotebook as error:
+        return None, (), _unrun(exercise, "syntax_error", str(error))
+    text, refusal = decode_source(exercise, program.source)
+    return text, program.notes, refusal
+
+
 def _grade(exercise: Exercise, source: str | bytes, runner: Runner, clock: _Clock) -> GradeReport:
-    text, refusal = decode_source(exercise, source)
+    text, notes, refusal = prepared_source(exercise, source)
     if refusal is not None:
         return refusal
     assert text is not None
+    return replace(_grade_program(exercise, text, runner, clock), notes=notes)
+
+
+def _grade_program(exercise: Exercise, text: str, runner: Runner, clock: _Clock) -> GradeReport:
     driver = registry.driver(exercise.driver)
     visible_job, hidden_job = build_jobs(exercise, text)
     jobs = [visible_job, hidden_job] if hidden_job.cases else [visible_job]

@@ -23,7 +23,7 @@ def text_report(report: GradeReport, use_color: bool = False) -> str:
     report = GradeReport.from_json(printable(report.to_json()))  # every field may quote the submission
     full = report.is_full_score
     headline = f"{report.exercise}: {report.score}/{report.max_score} ({report.outcome})"
-    lines = [_paint(headline, "green" if full else "red", use_color), report.message]
+    lines = [_paint(headline, "green" if full else "red", use_color), report.message, *(f"Note: {note}" for note in report.notes)]
     if report.error and report.error.get("line"):
         lines += ["", f"  line {report.error['line']}: {report.error.get('text') or ''}", f"  {report.error['type']}: {report.error['message']}"]
     lines += ["", _paint("Checks", "bold", use_color)]

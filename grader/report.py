@@ -54,6 +54,7 @@ class GradeReport:
     error: dict[str, Any] | None = None
     first_divergence: dict[str, Any] | None = None
     series: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what the grader did to the submission to run it (a notebook's skipped magics)
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -92,6 +93,7 @@ class GradeReport:
             duration_ms=data.get("duration_ms", 0.0),
             message=data.get("message", ""),
             error=data.get("error"),
+            notes=tuple(data.get("notes", ())),
             first_divergence=data.get("first_divergence"),
             series=data.get("series", {}),
         )
@@ -112,7 +114,7 @@ class GradeReport:
             "stdout": self.stdout,
             "stdout_truncated": self.stdout_truncated,
             "duration_ms": self.duration_ms,
-        }
+        } | ({"notes": list(self.notes)} if self.notes else {})  # only where there is one: stored reports keep their form
 
 
 def json_safe(value: Any) -> Any:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from grader.drivers.base import Driver
 
 LANGUAGES = ("en", "zh")
+FORMS = ("contract", "notebook")  # how a submission may come: a Python module, or a Jupyter notebook of one
 DEFAULT_ORDER = 1000
 LABEL_PATTERN = re.compile(r"^#\s*expect:\s*(?P<label>[a-z_]+)\s*$", re.MULTILINE)
 DEFAULT_EXERCISES_DIR = Path(__file__).resolve().parent.parent / "exercises"
@@ -93,6 +94,7 @@ class Exercise:
     limits: Limits = field(default_factory=Limits)
     order: int = DEFAULT_ORDER  # place in the course: lists show exercises by it
     classes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # name: the class it must extend
+    forms: tuple[str, ...] = FORMS  # the forms of submission it accepts (`forms` in exercise.toml)
 
     @property
     def max_score(self) -> int:
@@ -166,6 +168,7 @@ def load_exercise(folder: Path) -> Exercise:
         tolerances=reader.tolerances(data),
         limits=reader.limits(data),
         order=reader.get(data, "order", int) if "order" in data else DEFAULT_ORDER,
+        forms=reader.forms(data),
         **contract,
     )
     _check_files(exercise)
@@ -262,6 +265,15 @@ class Reader:
         if required and not result:
             raise self.fail("contract.parameters", "name at least one parameter")
         return MappingProxyType(result)
+
+    def forms(self, data: Mapping[str, Any]) -> tuple[str, ...]:
+        """`forms = ["contract", "notebook"]`: the forms of submission accepted (default: all)."""
+        if "forms" not in data:
+            return FORMS
+        forms = self.get(data, "forms", list)
+        if not forms or not all(form in FORMS for form in forms):
+            raise self.fail("forms", f"expected a list of forms among {', '.join(FORMS)}")
+        return tuple(forms)
 
     def classes(self, data: Mapping[str, Any]) -> Mapping[str, str]:
         """`[contract] classes = { Name = "torch.autograd.Function" }`: classes the file must define."""
