@@ -114,14 +114,12 @@ def prepared_source(exercise: Exercise, source: str | bytes) -> tuple[str | None
     """The Python to run, with notes on what was done to get it (a notebook's skipped magics),
     or the report that refuses the submission before anything runs."""
     data = source.encode("utf-8", errors="surrogatepass") if isinstance(source, str) else source
-    if not looks_like_notebook(data):
+    # Past the notebook limit a file is not even parsed as one: the source limit refuses it.
+    if len(data) > NOTEBOOK_SIZE_FACTOR * exercise.limits.max_source_bytes or not looks_like_notebook(data):
         text, refusal = decode_source(exercise, source)
         return text, (), refusal
     if "notebook" not in exercise.forms:
         return None, (), _unrun(exercise, "contract_error", "This exercise takes a Python file (.py), not a notebook: copy your code cells into one file.")
-    limit = NOTEBOOK_SIZE_FACTOR * exercise.limits.max_source_bytes
-    if len(data) > limit:
-        return None, (), _unrun(exercise, "contract_error", f"Your notebook is {len(data) / 1024:.0f} KB; notebooks are limited to {limit / 1024:.0f} KB. Clear its outputs and submit again.")
     try:
         program = program_of(data)
     except NotANotebook as error:
