@@ -96,3 +96,14 @@ class Driver(Protocol):
         """The checks, diagnoses, deciding exception, first divergence and plot series of a run
         whose every case record passed `case_problem` (visible cases first, then hidden)."""
         ...
+
+
+class Defaults:
+    """What a kind that prepares nothing and judges everything in `verdict` need not write."""
+
+    def warm_up(self, exercise: Exercise, reference: Mapping[str, Any]) -> str | None:
+        return None
+
+    def analyse(self, exercise: Exercise, case: Any, record: Any, reference: Any) -> Any | None:
+        return None
+

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from grader.drivers.base import Verdict
+from grader.drivers.base import Defaults, Verdict
 from grader.drivers.calls import spec, tracecheck
 from grader.drivers.calls.trace import Case, CaseRecord
 from grader.exceptions import HIDDEN_EXCEPTION_MESSAGES
@@ -26,7 +26,7 @@ HIDDEN_MESSAGES = MappingProxyType(
 )
 
 
-class CallsDriver:
+class CallsDriver(Defaults):
     """One check per function of the contract, then one per hidden case."""
 
     name = "calls"
@@ -49,12 +49,6 @@ class CallsDriver:
 
     def reference_failure(self, record: Any) -> str | None:
         return next((f"{name}: {call.error.type}: {call.error.message}" for name, call in record.calls.items() if call.error), None)
-
-    def warm_up(self, exercise: Exercise, reference: Mapping[str, Any]) -> str | None:
-        return None
-
-    def analyse(self, exercise: Exercise, case: Any, record: Any, reference: Any) -> Any | None:
-        return None
 
     def verdict(self, exercise: Exercise, cases: Sequence[Any], records: Sequence[Any], reference: Mapping[str, Any], analyses: Mapping[str, Any]) -> Verdict:
         from grader.drivers.calls.judge import judge_calls

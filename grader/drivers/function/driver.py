@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from grader.drivers.base import Verdict
+from grader.drivers.base import Defaults, Verdict
 from grader.drivers.function import spec, tracecheck
 from grader.drivers.function.trace import Case, CaseRecord
 from grader.exceptions import HIDDEN_EXCEPTION_MESSAGES
@@ -25,7 +25,7 @@ HIDDEN_MESSAGES = MappingProxyType(
 )
 
 
-class FunctionDriver:
+class FunctionDriver(Defaults):
     """Two checks (the output, the gradients), then one per hidden case."""
 
     name = "function"
@@ -53,12 +53,6 @@ class FunctionDriver:
     def reference_failure(self, record: Any) -> str | None:
         failure = record.error or record.stopped
         return str(failure) if failure else None
-
-    def warm_up(self, exercise: Exercise, reference: Mapping[str, Any]) -> str | None:
-        return None
-
-    def analyse(self, exercise: Exercise, case: Any, record: Any, reference: Any) -> Any | None:
-        return None
 
     def verdict(self, exercise: Exercise, cases: Sequence[Any], records: Sequence[Any], reference: Mapping[str, Any], analyses: Mapping[str, Any]) -> Verdict:
         from grader.drivers.function.judge import verdict
