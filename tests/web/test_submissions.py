@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from werkzeug.test import EnvironBuilder
 
 from gradelab.db import db
-from gradelab.models import Status, Submission, utcnow
+from gradelab.models import GradeResult, Status, Submission, utcnow
 from gradelab.claims import Leases, requeue_expired
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,6 +207,22 @@ def test_a_non_utf8_upload_is_kept_as_sent_and_graded_with_a_message(app, client
 def test_an_uploaded_file_is_graded(app, client, student):
     sid = submission_id(submit(client, "linear", upload=SEED.encode()))
     assert graded(app, sid).score == 100
+
+
+def test_an_uploaded_notebook_is_graded_with_its_note(app, client, student):
+    import nbformat
+
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell("%matplotlib inline\n" + SEED)]
+    sid = submission_id(submit(client, "linear", upload=nbformat.writes(book).encode()))
+    done = graded(app, sid)
+    assert done.score == 100
+    with app.app_context():
+        report = db.session.scalars(select(GradeResult.report).where(GradeResult.submission_id == sid)).one()
+    assert report["notes"] == ["Skipped 1 IPython line(s), which are not Python: `%matplotlib inline` (cell 1)."]
+    assert "Skipped 1 IPython line(s)" in client.get(f"/submissions/{sid}").get_data(as_text=True)
+    page = client.get("/exercises/linear").get_data(as_text=True)
+    assert 'accept=".py,.ipynb' in page
 
 
 def test_an_unknown_exercise_is_a_404_page(client, student):
