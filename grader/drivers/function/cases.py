@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from grader.declared import tensor_from
 from grader.drivers.function.spec import CaseSpec
 from grader.drivers.function.trace import Case, Input
 from grader.spec import Exercise
@@ -18,12 +19,7 @@ def materialize_case(case: CaseSpec) -> Case:
 
 
 def _input(value: Any, generator: torch.Generator) -> Input:
-    if isinstance(value, dict) and "randn" in value:
-        tensor = torch.randn(*value["randn"], generator=generator, dtype=torch.float64)
-    elif isinstance(value, dict):
-        tensor = (torch.ones if value["fill"] == "ones" else torch.zeros)(*value["shape"], dtype=torch.float64)
-    else:
-        tensor = torch.tensor(value, dtype=torch.float64)
+    tensor = tensor_from(value, generator, torch.float64)
     return Input(shape=list(tensor.shape), values=tensor.reshape(-1).tolist())
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from grader.declared import tensor_from
 from grader.drivers.train.spec import CaseSpec
 from grader.drivers.train.trace import Case, CaseRecord, Init
 from grader.reference import load_reference
@@ -29,7 +30,7 @@ def materialize_case(case: CaseSpec, parameters: dict[str, tuple[int, ...]]) -> 
     generator = torch.Generator().manual_seed(case.seed if case.seed is not None else 0)
     init = {}
     for name, value in case.init.items():
-        tensor = _tensor_from(value, generator)
+        tensor = tensor_from(value, generator, torch.float32)
         if tuple(tensor.shape) != tuple(parameters[name]):
             tensor = tensor.reshape(parameters[name])
         init[name] = Init(shape=list(tensor.shape), values=tensor.reshape(-1).tolist())
@@ -38,21 +39,13 @@ def materialize_case(case: CaseSpec, parameters: dict[str, tuple[int, ...]]) -> 
         name=case.name,
         hidden=case.hidden,
         batch="sample" if plain else "full",
-        x=case.x if plain else _tensor_from(case.x, generator).tolist(),
-        y=case.y if plain else _tensor_from(case.y, generator).tolist(),
-        x_test=case.x_test if plain else _tensor_from(case.x_test, generator).tolist(),
+        x=case.x if plain else tensor_from(case.x, generator, torch.float32).tolist(),
+        y=case.y if plain else tensor_from(case.y, generator, torch.float32).tolist(),
+        x_test=case.x_test if plain else tensor_from(case.x_test, generator, torch.float32).tolist(),
         init=init,
         lr=case.lr,
         epochs=case.epochs,
     )
-
-
-def _tensor_from(value: Any, generator: torch.Generator) -> torch.Tensor:
-    if isinstance(value, dict) and "randn" in value:
-        return torch.randn(*value["randn"], generator=generator)
-    if isinstance(value, dict):
-        return (torch.ones if value["fill"] == "ones" else torch.zeros)(*value["shape"])
-    return torch.tensor(value, dtype=torch.float32)
 
 
 def job_cases(exercise: Exercise) -> list[Case]:
